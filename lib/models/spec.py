@@ -30,7 +30,9 @@ def parse_model_spec(text: str | None) -> ModelSpec:
     looks_like_path = text.startswith((".", "/", "~")) or path.exists()
     if looks_like_path:
         if not path.is_dir():
-            raise ModelError(f"The model folder {text} does not exist; name an existing folder, a hub id or {EMBEDDED_NAME}.")
+            raise ModelError(
+                f"The model folder {text} does not exist; name an existing folder, a hub id or {EMBEDDED_NAME}."
+            )
         if not (path / "config.json").is_file():
             raise ModelError(
                 f"The folder {text} holds no config.json, so it is not a transformers model; "

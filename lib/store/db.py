@@ -102,7 +102,9 @@ def _open_connection(path: Path) -> sqlite3.Connection:
         # WAL lets the dashboard read while a collector writes; busy_timeout makes writers queue.
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
         if mode.lower() != "wal":
-            raise StoreError(f"The database at {path} cannot use WAL mode (got {mode}); put PITWALL_HOME on a local disk.")
+            raise StoreError(
+                f"The database at {path} cannot use WAL mode (got {mode}); put PITWALL_HOME on a local disk."
+            )
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")

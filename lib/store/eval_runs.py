@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lib.store.db import Store
 
@@ -27,7 +27,7 @@ class EvalRun:
 
 def insert_eval_run(store: Store, kind: str, model: str, source: str, summary: dict, detail: dict) -> EvalRun:
     """Store a finished run and return it with its id."""
-    created_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    created_at = datetime.now(UTC).isoformat(timespec="seconds")
     with store.connect() as conn:
         cursor = conn.execute(
             "INSERT INTO eval_runs (kind, created_at, model, source, summary, detail) VALUES (?, ?, ?, ?, ?, ?)",
@@ -47,7 +47,9 @@ def list_eval_runs(store: Store, kind: str | None = None, limit: int = 500) -> l
     query += " ORDER BY id DESC LIMIT ?"
     with store.connect() as conn:
         rows = conn.execute(query, (*params, limit)).fetchall()
-    return [EvalRun(r["id"], r["kind"], r["created_at"], r["model"], r["source"], json.loads(r["summary"])) for r in rows]
+    return [
+        EvalRun(r["id"], r["kind"], r["created_at"], r["model"], r["source"], json.loads(r["summary"])) for r in rows
+    ]
 
 
 def get_eval_run(store: Store, run_id: int) -> EvalRun | None:
@@ -57,6 +59,11 @@ def get_eval_run(store: Store, run_id: int) -> EvalRun | None:
     if row is None:
         return None
     return EvalRun(
-        row["id"], row["kind"], row["created_at"], row["model"], row["source"],
-        json.loads(row["summary"]), json.loads(row["detail"]),
+        row["id"],
+        row["kind"],
+        row["created_at"],
+        row["model"],
+        row["source"],
+        json.loads(row["summary"]),
+        json.loads(row["detail"]),
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from lib.errors import StoreError
 
@@ -66,7 +66,7 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
                 conn.execute(statement)
             conn.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
-                (migration.version, migration.description, datetime.now(timezone.utc).isoformat()),
+                (migration.version, migration.description, datetime.now(UTC).isoformat()),
             )
             conn.execute(f"PRAGMA user_version = {int(migration.version)}")
             applied.append(migration.version)

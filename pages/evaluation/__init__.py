@@ -1,0 +1,203 @@
+"""Evaluation page: perplexity (sliding window) and the history of stored runs."""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import streamlit as st
+
+from lib import config
+from lib.evaluation.figures import perplexity_history_figure, perplexity_windows_figure
+from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, PerplexityResult, compute_perplexity
+from lib.evaluation.runs import perplexity_from_run, perplexity_runs, save_perplexity_run
+from lib.store import open_store
+from lib.store.eval_runs import get_eval_run
+from lib.textfile import decode_text
+from pages.widgets.feedback import not_built_yet, shows_errors
+from pages.widgets.model import shared_model
+
+SOURCES = ("Paste text", "Upload a file", "Demo help-centre article")
+
+
+def render() -> None:
+    st.title("Evaluation")
+    st.caption("Is the model still good, and better than the last one?")
+    perplexity_tab, history_tab, metrics_tab, human_tab = st.tabs(
+        ["Perplexity", "Run history", "Reference metrics", "Human ratings"]
+    )
+    with perplexity_tab:
+        _perplexity()
+    with history_tab:
+        _history()
+    with metrics_tab:
+        not_built_yet(
+            "Reference metrics",
+            [
+                "BLEU, chrF, ROUGE, SQuAD F1 and exact match through the `evaluate` library, offline.",
+                "Scores per item with the worst answers first, and comparison between runs.",
+            ],
+        )
+    with human_tab:
+        not_built_yet("Human ratings", ["Rate answers side by side; agreement between raters; reports for managers."])
+
+
+def _perplexity() -> None:
+    st.markdown(
+        "Perplexity is exp(mean negative log-likelihood per token): how surprised the model is by the text. "
+        "Lower is better; compare it only between runs on the same text and tokenizer."
+    )
+    source = st.radio("Text", SOURCES, horizontal=True, key="ppl_source")
+    text, name = _text_input(source)
+    model_col, options_col = st.columns([2, 3])
+    spec = model_col.text_input(
+        "Model",
+        value=config.default_model_spec(),
+        key="ppl_model",
+        help="`smollm2-135m` (embedded), a Hugging Face hub id, or a local folder holding config.json.",
+    )
+    with options_col.expander("Window settings"):
+        max_length = st.number_input(
+            "Window length (tokens)",
+            min_value=0,
+            value=0,
+            step=128,
+            key="ppl_max_length",
+            help=f"0 = the model's context, capped at {DEFAULT_MAX_LENGTH}. "
+            "Longer windows give each token more context.",
+        )
+        stride = st.number_input(
+            "Stride (tokens)",
+            min_value=0,
+            value=0,
+            step=64,
+            key="ppl_stride",
+            help="0 = half the window. A smaller stride gives more context per token and costs more forward passes.",
+        )
+        dtype = st.selectbox(
+            "Precision",
+            ["auto", "float32", "bfloat16"],
+            key="ppl_dtype",
+            help="auto: bfloat16 on GPUs and CPUs that run it natively, else float32.",
+        )
+    if st.button("Score", type="primary", icon=":material/play_arrow:", key="ppl_run"):
+        with shows_errors("Scoring"):
+            result = _score(text, spec, dtype, int(max_length) or None, int(stride) or None)
+            run = save_perplexity_run(open_store(), result, name)
+            st.session_state["ppl_last"] = (run.id, result)
+    if "ppl_last" in st.session_state:
+        run_id, result = st.session_state["ppl_last"]
+        _show_result(result, run_id)
+
+
+def _text_input(source: str) -> tuple[str, str]:
+    if source == "Paste text":
+        return st.text_area(
+            "Text to score", height=160, key="ppl_text", placeholder="Paste a few paragraphs..."
+        ), "pasted text"
+    if source == "Upload a file":
+        upload = st.file_uploader("Text file (UTF-8)", type=["txt", "md", "text"], key="ppl_file")
+        if upload is None:
+            return "", "no file"
+        with shows_errors(f"Reading {upload.name}"):
+            return decode_text(upload.getvalue(), upload.name), upload.name
+        return "", upload.name
+    path = config.samples_dir() / "help_centre.txt"
+    if not path.is_file():
+        st.info("The demo data is not loaded yet: load it from the Overview page, or paste text instead.")
+        return "", "help_centre.txt"
+    text = path.read_text(encoding="utf-8")
+    st.caption(f"`{path}`: {len(text):,} characters.")
+    return text, "help_centre.txt"
+
+
+def _score(text: str, spec: str, dtype: str, max_length: int | None, stride: int | None) -> PerplexityResult:
+    with st.status(f"Loading {spec}...", expanded=False) as status:
+        loaded = shared_model(spec.strip(), dtype)
+        status.update(
+            label=f"Loaded {loaded.info.model} on {loaded.info.device} ({loaded.info.dtype})", state="complete"
+        )
+    bar = st.progress(0.0, text="Scoring...")
+    result = compute_perplexity(
+        loaded,
+        text,
+        max_length,
+        stride,
+        progress=lambda done, total: bar.progress(done / total, text=f"Scoring window {done} of {total}"),
+    )
+    bar.empty()
+    return result
+
+
+def _show_result(result: PerplexityResult, run_id: int | None) -> None:
+    tiles = st.columns(4)
+    tiles[0].metric("Perplexity", f"{result.perplexity:.3f}")
+    tiles[1].metric("Tokens scored", f"{result.tokens:,}")
+    tiles[2].metric("Scoring time", f"{result.seconds:.2f} s")
+    tiles[3].metric("Throughput", f"{result.tokens_per_second:,.0f} tok/s")
+    st.caption(
+        f"{result.model} · {result.dtype} on {result.device} · {len(result.windows)} windows of "
+        f"{result.max_length} tokens, stride {result.stride}" + (f" · stored as run #{run_id}" if run_id else "")
+    )
+    if result.windows:
+        st.plotly_chart(perplexity_windows_figure(result), key=f"ppl_windows_{run_id}")
+    st.download_button(
+        "Download result (JSON)",
+        json.dumps(result.to_dict(with_windows=True), indent=2),
+        file_name=f"perplexity-run-{run_id}.json",
+        mime="application/json",
+        icon=":material/download:",
+        key=f"ppl_download_{run_id}",
+    )
+
+
+def _history() -> None:
+    with shows_errors("Reading the run history"):
+        store = open_store()
+        runs = perplexity_runs(store)
+        if not runs:
+            st.info("No runs stored yet. Score a text in the Perplexity tab; every run is kept here.")
+            return
+        table = pd.DataFrame(
+            [
+                {
+                    "run": r.id,
+                    "when (UTC)": r.created_at,
+                    "model": r.model,
+                    "text": r.source,
+                    **_summary_columns(r.summary),
+                }
+                for r in runs
+            ]
+        )
+        st.plotly_chart(
+            perplexity_history_figure(
+                [
+                    {
+                        "id": r.id,
+                        "created_at": r.created_at,
+                        "model": r.model,
+                        "source": r.source,
+                        "perplexity": r.summary["perplexity"],
+                    }
+                    for r in runs
+                ]
+            ),
+            key="ppl_history",
+        )
+        st.dataframe(table, hide_index=True, width="stretch")
+        chosen = st.selectbox("Show run", [r.id for r in runs], format_func=lambda i: f"#{i}", key="ppl_history_run")
+        run = get_eval_run(store, chosen)
+        if run is not None:
+            _show_result(perplexity_from_run(run), run.id)
+
+
+def _summary_columns(summary: dict) -> dict:
+    return {
+        "perplexity": round(summary["perplexity"], 3),
+        "tokens": summary["tokens"],
+        "tokens/s": summary["tokens_per_second"],
+        "window": f"{summary['max_length']}/{summary['stride']}",
+        "dtype": summary["dtype"],
+        "device": summary["device"],
+    }

@@ -1,0 +1,94 @@
+"""Overview page: what each page answers, what this installation runs with, and the demo data."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import streamlit as st
+
+from lib import config
+from lib.samples import write_samples
+from pages.widgets.feedback import shows_errors
+from pages.widgets.navigation import PAGE_TABLE, streamlit_page
+from pages.widgets.status import installation
+
+
+def render() -> None:
+    st.title(":material/flag: Pitwall")
+    st.caption("Live telemetry and the calls that matter, for teams running LLMs in production.")
+    _page_cards()
+    st.divider()
+    left, right = st.columns([1, 1], gap="large")
+    with left:
+        _installation_facts()
+    with right:
+        _demo_data()
+
+
+def _page_cards() -> None:
+    entries = [e for e in PAGE_TABLE if e.url_path != "home"]
+    for column, entry in zip(st.columns(len(entries)), entries, strict=True):
+        with column.container(border=True):
+            st.markdown(f"**{entry.title}**")
+            st.caption(entry.question)
+            st.markdown(
+                ":green-badge[:material/check: ready]"
+                if entry.built
+                else ":gray-badge[:material/construction: not built yet]"
+            )
+            st.page_link(streamlit_page(entry), label=f"Open {entry.title}", icon=":material/arrow_forward:")
+
+
+def _installation_facts() -> None:
+    st.subheader("This installation")
+    facts = installation()
+    st.markdown(
+        f"- **Model** `{facts.model}` ({facts.model_source}): {facts.model_note}\n"
+        f"- **Device** {facts.device}\n"
+        f"- **Store** `{facts.store_path}`"
+    )
+    if facts.store:
+        runs = facts.store.tables.get("eval_runs", 0)
+        st.caption(
+            f"Schema version {facts.store.schema_version}, {facts.store.journal_mode.upper()} journal, "
+            f"{facts.store.size_bytes / 1024:.0f} KiB, {runs} evaluation run{'s' if runs != 1 else ''} stored."
+        )
+    if facts.store_error:
+        st.error(facts.store_error)
+    st.caption("Set `PITWALL_HOME` to move all state, `PITWALL_MODEL` to change the default model.")
+
+
+def _demo_data() -> None:
+    st.subheader("Demo data")
+    folder = config.samples_dir()
+    manifest_path = folder / "manifest.json"
+    present = manifest_path.is_file()
+    st.caption(
+        "A seeded support-conversation dataset (chat JSONL and CSV) with planted problems, a question-answer "
+        "evaluation set and a help-centre article to score, so every page has something to show."
+    )
+    if st.button("Reload demo data" if present else "Load demo data", type="secondary" if present else "primary"):
+        with shows_errors("Writing the demo data"), st.spinner("Writing demo data..."):
+            write_samples(folder)
+            present = True
+            st.toast("Demo data written.", icon=":material/check:")
+    if present:
+        _demo_summary(folder, manifest_path)
+
+
+def _demo_summary(folder: Path, manifest_path: Path) -> None:
+    manifest = json.loads(manifest_path.read_text())
+    st.markdown(f"`{folder}` holds **{manifest['rows']:,} conversations**. Planted problems:")
+    st.dataframe(
+        [{"problem": name.replace("_", " "), "rows": len(rows)} for name, rows in manifest["planted"].items()],
+        hide_index=True,
+        width="stretch",
+        height=250,
+    )
+    for name in ("support_conversations.jsonl", "support_conversations.csv", "qa_eval.jsonl", "help_centre.txt"):
+        path = folder / name
+        if path.is_file():
+            st.download_button(
+                f"Download {name}", path.read_bytes, file_name=name, key=f"download-{name}", icon=":material/download:"
+            )

@@ -1,0 +1,1 @@
+"""Shared UI pieces: navigation, sidebar status, error display, the cached model, placeholders."""

@@ -1,0 +1,43 @@
+"""Test set-up: every test gets its own PITWALL_HOME; the embedded model is converted once per session."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+# Before anything imports huggingface_hub (it reads these at import): tests never touch the network.
+os.environ["HF_HUB_OFFLINE"] = "1"
+os.environ["HF_EVALUATE_OFFLINE"] = "1"
+os.environ["HF_DATASETS_OFFLINE"] = "1"
+os.environ.pop("PITWALL_MODEL", None)
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture(scope="session")
+def model_cache(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """One model cache for the whole session, so the 20-second GGUF conversion happens once."""
+    path = tmp_path_factory.mktemp("model-cache")
+    os.environ["PITWALL_MODEL_CACHE"] = str(path)
+    return path
+
+
+@pytest.fixture(autouse=True)
+def pitwall_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, model_cache: Path) -> Path:
+    """A fresh, empty PITWALL_HOME for each test; the model cache is shared."""
+    home = tmp_path / "pitwall-home"
+    monkeypatch.setenv("PITWALL_HOME", str(home))
+    monkeypatch.setenv("PITWALL_MODEL_CACHE", str(model_cache))
+    return home
+
+
+@pytest.fixture(scope="session")
+def embedded_model(model_cache: Path):
+    """The embedded SmolLM2-135M in float32 on this machine's device, loaded once."""
+    from lib.models import load_model
+
+    return load_model("smollm2-135m", dtype="float32")
