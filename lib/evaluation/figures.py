@@ -45,7 +45,7 @@ def perplexity_windows_figure(result: PerplexityResult) -> go.Figure:
 
 
 def perplexity_history_figure(runs: list[dict]) -> go.Figure:
-    """Corpus perplexity of stored runs over time, one line per model and source."""
+    """Corpus perplexity of stored runs in run order, one line per model and text."""
     figure = go.Figure()
     groups: dict[str, list[dict]] = {}
     for run in sorted(runs, key=lambda r: r["id"]):
@@ -53,16 +53,22 @@ def perplexity_history_figure(runs: list[dict]) -> go.Figure:
     for name, rows in groups.items():
         figure.add_trace(
             go.Scatter(
-                x=[r["created_at"] for r in rows],
+                x=[f"#{r['id']}" for r in rows],
                 y=[r["perplexity"] for r in rows],
                 mode="lines+markers",
                 name=name,
-                customdata=[r["id"] for r in rows],
-                hovertemplate="run #%{customdata}<br>%{x}<br>perplexity %{y:.3f}<extra>%{fullData.name}</extra>",
+                customdata=[r["created_at"] for r in rows],
+                hovertemplate="run %{x}<br>%{customdata}<br>perplexity %{y:.3f}<extra>%{fullData.name}</extra>",
             )
         )
     figure.update_layout(
         title="Perplexity of stored runs",
+        xaxis=dict(
+            title="run",
+            type="category",
+            categoryorder="array",
+            categoryarray=[f"#{r['id']}" for r in sorted(runs, key=lambda r: r["id"])],
+        ),
         yaxis_title="perplexity (lower is better)",
         margin=dict(l=10, r=10, t=50, b=10),
         height=320,

@@ -136,7 +136,7 @@ def _show_result(result: PerplexityResult, run_id: int | None) -> None:
     tiles[2].metric("Scoring time", f"{result.seconds:.2f} s")
     tiles[3].metric("Throughput", f"{result.tokens_per_second:,.0f} tok/s")
     st.caption(
-        f"{result.model} · {result.dtype} on {result.device} · {len(result.windows)} windows of "
+        f"{result.model} · {result.dtype} on {result.device} · {_windows(len(result.windows))} of "
         f"{result.max_length} tokens, stride {result.stride}" + (f" · stored as run #{run_id}" if run_id else "")
     )
     if result.windows:
@@ -149,6 +149,10 @@ def _show_result(result: PerplexityResult, run_id: int | None) -> None:
         icon=":material/download:",
         key=f"ppl_download_{run_id}",
     )
+
+
+def _windows(count: int) -> str:
+    return f"{count} window" if count == 1 else f"{count} windows"
 
 
 def _history() -> None:

@@ -53,7 +53,6 @@ def sidebar_status() -> None:
     """Model, device and store path under the navigation."""
     facts = installation()
     with st.sidebar:
-        st.divider()
         st.caption(
             f":material/neurology: **Model** {facts.model} ({facts.model_source})  \n"
             f":material/developer_board: **Device** {facts.device}  \n"

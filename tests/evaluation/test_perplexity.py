@@ -101,6 +101,14 @@ def test_windows_tokens_and_progress_add_up(embedded_model) -> None:
     assert result.seconds > 0 and result.tokens_per_second > 0
 
 
+def test_the_downloadable_result_has_every_window(embedded_model) -> None:
+    result = compute_perplexity(embedded_model, TEXT, 128, 64)
+    exported = json.loads(json.dumps(result.to_dict(with_windows=True)))
+    assert len(exported["windows"]) == len(result.windows)
+    assert sum(w["scored_tokens"] for w in exported["windows"]) == exported["tokens"]
+    assert "windows" not in result.to_dict()  # the CLI's --json stays a flat summary
+
+
 @pytest.mark.parametrize("text", ["", "   \n\t "])
 def test_empty_text_is_refused(embedded_model, text: str) -> None:
     with pytest.raises(InputError, match="empty"):

