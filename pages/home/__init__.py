@@ -8,8 +8,8 @@ from pathlib import Path
 import streamlit as st
 
 from lib import config
+from lib.errors import PitwallError
 from lib.samples import write_samples
-from pages.widgets.feedback import shows_errors
 from pages.widgets.navigation import PAGE_TABLE, streamlit_page
 from pages.widgets.status import installation
 
@@ -68,13 +68,23 @@ def _demo_data() -> None:
         "A seeded support-conversation dataset (chat JSONL and CSV) with planted problems, a question-answer "
         "evaluation set and a help-centre article to score, so every page has something to show."
     )
-    if st.button("Reload demo data" if present else "Load demo data", type="secondary" if present else "primary"):
-        with shows_errors("Writing the demo data"), st.spinner("Writing demo data..."):
-            write_samples(folder)
-            present = True
-            st.toast("Demo data written.", icon=":material/check:")
+    st.button(
+        "Reload demo data" if present else "Load demo data",
+        type="secondary" if present else "primary",
+        on_click=_load_demo,  # a callback runs before the page is drawn, so the page shows the new state
+        help=f"Writes the demo files to {folder}; the same seed always writes the same data.",
+    )
+    if error := st.session_state.pop("demo_error", None):
+        st.error(error, icon=":material/error:")
     if present:
         _demo_summary(folder, manifest_path)
+
+
+def _load_demo() -> None:
+    try:
+        write_samples(config.samples_dir())
+    except PitwallError as error:
+        st.session_state["demo_error"] = str(error)
 
 
 def _demo_summary(folder: Path, manifest_path: Path) -> None:

@@ -89,3 +89,22 @@ def test_perplexity_in_the_browser_survives_a_restart(embedded_model, page, pitw
         assert page.locator("[data-testid='stException']").count() == 0
         screenshot(page, "perplexity-history")
         assert page.get_by_text(f"{float(value):.3f}").count() >= 1
+
+
+def test_a_newcomer_loads_the_demo_data_and_scores_the_demo_article(embedded_model, server, page) -> None:
+    page.goto(server + "/")
+    wait_for_page(page, "Overview")
+    page.get_by_role("button", name="Load demo data").click()
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
+    page.wait_for_selector("[data-testid='stStatusWidget']", state="detached", timeout=30_000)
+    assert page.get_by_role("button", name="Reload demo data").count() == 1
+    assert page.locator("[data-testid='stException']").count() == 0
+    screenshot(page, "demo-data-loaded")
+    page.locator("[data-testid='stSidebarNav'] a", has_text="Evaluation").click()
+    wait_for_page(page, "Evaluation")
+    page.get_by_text("Demo help-centre article").click()
+    page.wait_for_selector("text=help_centre.txt", timeout=30_000)
+    page.get_by_role("button", name="Score").click()
+    page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=180_000)
+    assert "windows of 1024 tokens" in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()[-1]
+    screenshot(page, "demo-article-scored")
