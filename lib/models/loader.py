@@ -15,6 +15,8 @@ from lib.models import embedded
 from lib.models.device import choose_device, choose_dtype, dtype_name
 from lib.models.spec import ModelSpec, parse_model_spec
 
+HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -57,9 +59,13 @@ def model_folder(spec: ModelSpec | str | None) -> Path:
     from huggingface_hub import snapshot_download
 
     try:
-        return Path(snapshot_download(spec.location))
+        # Only what transformers loads: a repo's other formats (ONNX, GGUF, .bin copies) can be many GB.
+        folder = Path(snapshot_download(spec.location, allow_patterns=HUB_FILES))
     except Exception as error:  # huggingface_hub raises many types; all mean "not available"
         raise _hub_error(spec.location, error) from error
+    if not any(folder.glob("*.safetensors")):
+        raise ModelError(f"'{spec.location}' has no safetensors weights on the hub; convert it or name a local folder.")
+    return folder
 
 
 def load_model(spec: ModelSpec | str | None = None, dtype: str = "auto", device: str | None = None) -> LoadedModel:

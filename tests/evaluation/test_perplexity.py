@@ -3,42 +3,19 @@
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pytest
-import torch
 
 from lib.errors import InputError
 from lib.evaluation.perplexity import compute_perplexity, resolve_window, window_spans
+from lib.evaluation.perplexity_guide import guide_perplexity
 from lib.samples.evalset import help_centre_text
 from tests.helpers import assert_one_sentence_error, run_cli
 
 
-def guide_perplexity(model, tokenizer, text: str, max_length: int, stride: int) -> tuple[float, list[float]]:
-    """The loop from the Hugging Face guide "Perplexity of fixed-length models", as published.
-
-    Returns the corpus perplexity and each window's mean loss.
-    """
-    encodings = tokenizer(text, return_tensors="pt")
-    seq_len = encodings.input_ids.size(1)
-    nll_sum, n_tokens, prev_end_loc, window_losses = 0.0, 0, 0, []
-    for begin_loc in range(0, seq_len, stride):
-        end_loc = min(begin_loc + max_length, seq_len)
-        trg_len = end_loc - prev_end_loc
-        input_ids = encodings.input_ids[:, begin_loc:end_loc].to(model.device)
-        target_ids = input_ids.clone()
-        target_ids[:, :-trg_len] = -100
-        with torch.no_grad():
-            neg_log_likelihood = model(input_ids, labels=target_ids).loss
-        num_loss_tokens = (target_ids != -100).sum().item() - target_ids.size(0)
-        window_losses.append(neg_log_likelihood.item())
-        nll_sum += neg_log_likelihood * num_loss_tokens
-        n_tokens += num_loss_tokens
-        prev_end_loc = end_loc
-        if end_loc == seq_len:
-            break
-    return math.exp(nll_sum / n_tokens), window_losses
+def guide(loaded, text: str, max_length: int, stride: int):
+    return guide_perplexity(loaded.model, loaded.tokenizer(text, return_tensors="pt").input_ids, max_length, stride)
 
 
 TEXT = help_centre_text(entries=8)
@@ -48,7 +25,7 @@ LONG_TEXT = help_centre_text(entries=24)
 @pytest.mark.parametrize(("max_length", "stride"), [(512, 256), (256, 128), (300, 300)])
 def test_matches_the_guide_loop_within_a_tenth_of_a_percent(embedded_model, max_length: int, stride: int) -> None:
     ours = compute_perplexity(embedded_model, LONG_TEXT, max_length, stride)
-    theirs, _ = guide_perplexity(embedded_model.model, embedded_model.tokenizer, LONG_TEXT, max_length, stride)
+    theirs = guide(embedded_model, LONG_TEXT, max_length, stride).perplexity
     assert len(ours.windows) > 2
     assert ours.perplexity == pytest.approx(theirs, rel=1e-3)
     assert ours.dtype == "float32"
@@ -61,7 +38,7 @@ def test_each_window_scores_what_the_guide_scores(embedded_model, max_length: in
     # correction); with small strides that moves the corpus value by a few tenths of a percent,
     # so here the per-window losses, which must agree exactly, are compared instead.
     ours = compute_perplexity(embedded_model, TEXT, max_length, stride)
-    _, guide_losses = guide_perplexity(embedded_model.model, embedded_model.tokenizer, TEXT, max_length, stride)
+    guide_losses = guide(embedded_model, TEXT, max_length, stride).window_losses
     assert [w.nll_sum / w.scored_tokens for w in ours.windows] == pytest.approx(guide_losses, rel=1e-4)
 
 

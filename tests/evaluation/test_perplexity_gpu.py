@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from lib.evaluation.perplexity import score_token_ids
+from lib.evaluation.perplexity_guide import guide_perplexity
 from lib.models.device import choose_dtype
 from lib.models.loader import LoadedModel, ModelInfo
 from tests.evaluation.test_perplexity import scored_positions
@@ -32,27 +33,12 @@ def random_llama(dtype: torch.dtype) -> LoadedModel:
     return LoadedModel(model, None, info)
 
 
-def guide_window_losses(model, ids: torch.Tensor, max_length: int, stride: int) -> list[float]:
-    losses, prev_end = [], 0
-    for begin in range(0, len(ids), stride):
-        end = min(begin + max_length, len(ids))
-        window = ids[begin:end].unsqueeze(0).cuda()
-        targets = window.clone()
-        targets[:, : -(end - prev_end)] = -100
-        with torch.no_grad():
-            losses.append(model(window, labels=targets).loss.item())
-        prev_end = end
-        if end == len(ids):
-            break
-    return losses
-
-
 def test_cuda_windows_match_the_guide_in_float32() -> None:
     loaded = random_llama(torch.float32)
     ids = torch.randint(0, 8192, (3000,))
     windows = score_token_ids(loaded, ids, 512, 256)
     ours = [w.nll_sum / w.scored_tokens for w in windows]
-    assert ours == pytest.approx(guide_window_losses(loaded.model, ids, 512, 256), rel=1e-4)
+    assert ours == pytest.approx(guide_perplexity(loaded.model, ids, 512, 256).window_losses, rel=1e-4)
     assert sum(w.scored_tokens for w in windows) == len(scored_positions(3000, 512, 256))
 
 
