@@ -7,7 +7,7 @@ from pathlib import Path
 
 from lib import config
 from lib.cli import emit, progress_bar
-from lib.evaluation.perplexity import PerplexityResult, compute_perplexity
+from lib.evaluation.perplexity import PerplexityResult, compute_perplexity, require_text
 from lib.evaluation.runs import save_perplexity_run
 from lib.models.loader import load_model
 from lib.store import open_store
@@ -36,6 +36,7 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 def _perplexity(args: argparse.Namespace) -> None:
     text = read_text_file(args.file)
+    require_text(text)
     store = None if args.no_store else open_store()  # fail on a bad database before the slow part
     loaded = load_model(args.model or config.default_model_spec(), dtype=args.dtype)
     update, close = progress_bar("scoring")

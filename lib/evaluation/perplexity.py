@@ -132,10 +132,15 @@ def _nll_sum(logits: torch.Tensor, targets: torch.Tensor) -> float:
     return total
 
 
-def tokenize_text(loaded: LoadedModel, text: str) -> torch.Tensor:
-    """The text as one 1-D tensor of token ids, with clear errors for texts too short to score."""
+def require_text(text: str) -> None:
+    """Refuse empty or whitespace-only text before anything slow (like loading a model) happens."""
     if not text or not text.strip():
         raise InputError("The text is empty; paste or upload some text to score.")
+
+
+def tokenize_text(loaded: LoadedModel, text: str) -> torch.Tensor:
+    """The text as one 1-D tensor of token ids, with clear errors for texts too short to score."""
+    require_text(text)
     ids = loaded.tokenizer(text, return_tensors="pt", verbose=False).input_ids[0]
     if len(ids) < 2:
         raise InputError(f"The text is only {len(ids)} token long; perplexity needs at least 2 tokens.")

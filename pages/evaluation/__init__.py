@@ -9,7 +9,7 @@ import streamlit as st
 
 from lib import config
 from lib.evaluation.figures import perplexity_history_figure, perplexity_windows_figure
-from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, PerplexityResult, compute_perplexity
+from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, PerplexityResult, compute_perplexity, require_text
 from lib.evaluation.runs import perplexity_from_run, perplexity_runs, save_perplexity_run
 from lib.store import open_store
 from lib.store.eval_runs import get_eval_run
@@ -81,7 +81,9 @@ def _perplexity() -> None:
             help="auto: bfloat16 on GPUs and CPUs that run it natively, else float32.",
         )
     if st.button("Score", type="primary", icon=":material/play_arrow:", key="ppl_run"):
+        st.session_state.pop("ppl_last", None)  # a failed run must not leave the last result looking current
         with shows_errors("Scoring"):
+            require_text(text)
             result = _score(text, spec, dtype, int(max_length) or None, int(stride) or None)
             run = save_perplexity_run(open_store(), result, name)
             st.session_state["ppl_last"] = (run.id, result)

@@ -103,3 +103,11 @@ def test_a_binary_upload_is_refused_with_a_sentence() -> None:
     at.get("file_uploader")[0].set_value(("weights.txt", b"\x00\x01\x02" * 100, "text/plain")).run()
     assert not at.exception
     assert any("binary" in e.value for e in at.error)
+
+
+def test_a_failed_run_does_not_leave_the_previous_result_on_screen(embedded_model) -> None:
+    at = score(page_app("pages.evaluation").run(), "A perfectly ordinary sentence about the weather today. " * 5)
+    assert at.metric
+    at = score(at, "")
+    assert not at.metric
+    assert any("The text is empty" in e.value for e in at.error)
