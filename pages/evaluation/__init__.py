@@ -89,7 +89,7 @@ def _perplexity() -> None:
             st.session_state["ppl_last"] = (run.id, result)
     if "ppl_last" in st.session_state:
         run_id, result = st.session_state["ppl_last"]
-        _show_result(result, run_id)
+        _show_result(result, run_id, "latest")
 
 
 def _text_input(source: str) -> tuple[str, str]:
@@ -131,7 +131,8 @@ def _score(text: str, spec: str, dtype: str, max_length: int | None, stride: int
     return result
 
 
-def _show_result(result: PerplexityResult, run_id: int | None) -> None:
+def _show_result(result: PerplexityResult, run_id: int | None, place: str) -> None:
+    """Tiles, window chart and download; `place` keeps widget keys apart when two tabs show one run."""
     tiles = st.columns(4)
     tiles[0].metric("Perplexity", f"{result.perplexity:.3f}")
     tiles[1].metric("Tokens scored", f"{result.tokens:,}")
@@ -142,14 +143,14 @@ def _show_result(result: PerplexityResult, run_id: int | None) -> None:
         f"{result.max_length} tokens, stride {result.stride}" + (f" · stored as run #{run_id}" if run_id else "")
     )
     if result.windows:
-        st.plotly_chart(perplexity_windows_figure(result), key=f"ppl_windows_{run_id}")
+        st.plotly_chart(perplexity_windows_figure(result), key=f"ppl_windows_{place}_{run_id}")
     st.download_button(
         "Download result (JSON)",
         json.dumps(result.to_dict(with_windows=True), indent=2),
         file_name=f"perplexity-run-{run_id}.json",
         mime="application/json",
         icon=":material/download:",
-        key=f"ppl_download_{run_id}",
+        key=f"ppl_download_{place}_{run_id}",
     )
 
 
@@ -195,7 +196,7 @@ def _history() -> None:
         chosen = st.selectbox("Show run", [r.id for r in runs], format_func=lambda i: f"#{i}", key="ppl_history_run")
         run = get_eval_run(store, chosen)
         if run is not None:
-            _show_result(perplexity_from_run(run), run.id)
+            _show_result(perplexity_from_run(run), run.id, "history")
 
 
 def _summary_columns(summary: dict) -> dict:

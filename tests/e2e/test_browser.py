@@ -108,3 +108,6 @@ def test_a_newcomer_loads_the_demo_data_and_scores_the_demo_article(embedded_mod
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=180_000)
     assert "windows of 1024 tokens" in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()[-1]
     screenshot(page, "demo-article-scored")
+    page.get_by_role("tab", name="Run history").click()
+    page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
+    assert page.locator("[data-testid='stAlertContentError']").count() == 0
