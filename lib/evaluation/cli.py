@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lib import config
 from lib.cli import emit, progress_bar
-from lib.evaluation.perplexity import PerplexityResult, compute_perplexity, require_text
-from lib.evaluation.runs import save_perplexity_run
-from lib.models.loader import load_model
 from lib.store import open_store
 from lib.store.eval_runs import list_eval_runs
 from lib.textfile import read_text_file
+
+if TYPE_CHECKING:
+    from lib.evaluation.perplexity import PerplexityResult
 
 HEADLINES = ("perplexity",)
 
@@ -35,6 +36,11 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def _perplexity(args: argparse.Namespace) -> None:
+    # torch and transformers load here, not at start-up, so other commands stay quick.
+    from lib.evaluation.perplexity import compute_perplexity, require_text
+    from lib.evaluation.runs import save_perplexity_run
+    from lib.models.loader import load_model
+
     text = read_text_file(args.file)
     require_text(text)
     store = None if args.no_store else open_store()  # fail on a bad database before the slow part

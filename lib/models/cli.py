@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import argparse
+from typing import TYPE_CHECKING
 
 from lib import config
 from lib.cli import emit
-from lib.models.loader import ModelInfo, load_model, model_folder
+
+if TYPE_CHECKING:
+    from lib.models.loader import ModelInfo
 
 
 def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser) -> None:
@@ -24,6 +27,8 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def _info(args: argparse.Namespace) -> None:
+    from lib.models.loader import load_model  # torch loads here, not at start-up
+
     info = load_model(args.model or config.default_model_spec(), dtype=args.dtype).info
     emit(info, args.json, _info_text)
 
@@ -43,5 +48,7 @@ def _info_text(info: ModelInfo) -> str:
 
 
 def _path(args: argparse.Namespace) -> None:
+    from lib.models.loader import model_folder
+
     folder = model_folder(args.model or config.default_model_spec())
     emit({"path": str(folder)}, args.json, lambda result: result["path"])
