@@ -11,7 +11,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from lib.errors import PitwallError
+from lib.errors import PitwallError, first_line
 
 EXIT_FAILED = 1
 EXIT_UNEXPECTED = 3
@@ -81,9 +81,8 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as error:  # the last line of defence: a sentence, never a traceback
         if args.debug:
             raise
-        detail = str(error).strip().splitlines()[0] if str(error).strip() else ""
         print(
-            f"pitwall: unexpected {type(error).__name__}{': ' + detail if detail else ''}; "
+            f"pitwall: unexpected {type(error).__name__}: {first_line(error)}; "
             "rerun with --debug for the traceback and report it.",
             file=sys.stderr,
         )

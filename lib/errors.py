@@ -17,3 +17,9 @@ class ModelError(PitwallError):
 
 class StoreError(PitwallError):
     """The Pitwall database cannot be opened or used."""
+
+
+def first_line(error: BaseException) -> str:
+    """The first line of an exception's message (or its type name), for one-sentence errors."""
+    lines = str(error).strip().splitlines()
+    return lines[0].rstrip(".") if lines else type(error).__name__

@@ -10,13 +10,18 @@ MAX_TEXT_BYTES = 200 * 1024 * 1024
 
 
 def decode_text(data: bytes, name: str) -> str:
-    """UTF-8 (with or without BOM) text from bytes; binary or undecodable data is refused."""
+    """UTF-8 (with or without BOM) or BOM-marked UTF-16 text from bytes; binary or undecodable data is refused."""
     if not data:
         raise InputError(f"{name} is empty; choose a file with some text in it.")
     if len(data) > MAX_TEXT_BYTES:
         raise InputError(
             f"{name} is {len(data) / 2**20:.0f} MiB, over the {MAX_TEXT_BYTES // 2**20} MiB limit; score a part of it."
         )
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):  # UTF-16 with a byte order mark (Windows "Unicode")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as error:
+            raise InputError(f"{name} claims to be UTF-16 but is damaged; save it as UTF-8 and try again.") from error
     if b"\x00" in data[:65536]:
         raise InputError(f"{name} looks like a binary file, not text; choose a plain-text (.txt, .md) file.")
     try:
@@ -40,4 +45,6 @@ def read_text_file(path: Path | str) -> str:
         raise InputError(f"There is no file {path}; check the path.") from error
     except PermissionError as error:
         raise InputError(f"Cannot read {path} (permission denied).") from error
+    except OSError as error:
+        raise InputError(f"Cannot read {path} ({error.strerror or error}); check the path.") from error
     return decode_text(data, str(path))

@@ -1,16 +1,19 @@
-"""`python -m lib eval perplexity|runs`."""
+"""`python -m lib eval perplexity|runs|run`."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lib import config
 from lib.cli import emit, progress_bar
+from lib.errors import InputError
+from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
 from lib.store import open_store
-from lib.store.eval_runs import list_eval_runs
-from lib.textfile import read_text_file
+from lib.store.eval_runs import get_eval_run, list_eval_runs
+from lib.textfile import decode_text, read_text_file
 
 if TYPE_CHECKING:
     from lib.evaluation.perplexity import PerplexityResult
@@ -22,17 +25,21 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
     group = groups.add_parser("eval", help="evaluate a model")
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     ppl = commands.add_parser("perplexity", parents=[common], help="corpus perplexity of a text file (sliding window)")
-    ppl.add_argument("--model", default=None, help="smollm2-135m (default), a hub id or a local folder")
-    ppl.add_argument("--file", required=True, help="UTF-8 text file to score")
+    ppl.add_argument("--model", default=None, help=MODEL_HELP)
+    ppl.add_argument("--file", required=True, help="UTF-8 text file to score; - reads standard input")
     ppl.add_argument(
         "--max-length", type=int, default=None, help="window length in tokens (default min(context, 1024))"
     )
     ppl.add_argument("--stride", type=int, default=None, help="tokens between window starts (default half the window)")
-    ppl.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16"], help="compute dtype")
+    ppl.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES, help="compute dtype (auto: per device)")
+    ppl.add_argument("--windows", action="store_true", help="include every window's numbers in the JSON")
     ppl.add_argument("--no-store", action="store_true", help="do not record the run in Pitwall's database")
     ppl.set_defaults(run=_perplexity)
     runs = commands.add_parser("runs", parents=[common], help="list stored evaluation runs")
     runs.set_defaults(run=_runs)
+    run = commands.add_parser("run", parents=[common], help="one stored run, with its windows")
+    run.add_argument("id", type=int, help="the run's number, as `eval runs` lists it")
+    run.set_defaults(run=_run)
 
 
 def _perplexity(args: argparse.Namespace) -> None:
@@ -41,7 +48,7 @@ def _perplexity(args: argparse.Namespace) -> None:
     from lib.evaluation.runs import save_perplexity_run
     from lib.models.loader import load_model
 
-    text = read_text_file(args.file)
+    text, source = _read_input(args.file)
     require_text(text)
     store = None if args.no_store else open_store()  # fail on a bad database before the slow part
     loaded = load_model(args.model or config.default_model_spec(), dtype=args.dtype)
@@ -51,14 +58,21 @@ def _perplexity(args: argparse.Namespace) -> None:
     finally:
         close()
     if store is not None:
-        save_perplexity_run(store, result, Path(args.file).name)
-    emit(result, args.json, _perplexity_text)
+        save_perplexity_run(store, result, source)
+    emit(result.to_dict(with_windows=args.windows) if args.json else result, args.json, _perplexity_text)
+
+
+def _read_input(file: str) -> tuple[str, str]:
+    """The text to score and the name it is stored under; `-` is standard input."""
+    if file == "-":
+        return decode_text(sys.stdin.buffer.read(), "standard input"), "standard input"
+    return read_text_file(file), Path(file).name
 
 
 def _perplexity_text(result: PerplexityResult) -> str:
     return (
         f"perplexity {result.perplexity:.3f} over {result.tokens:,} tokens "
-        f"({len(result.windows)} windows of {result.max_length}, stride {result.stride}); "
+        f"({result.window_summary()}); "
         f"{result.seconds:.2f} s, {result.tokens_per_second:,.0f} tokens/s, {result.dtype} on {result.device}"
     )
 
@@ -66,6 +80,20 @@ def _perplexity_text(result: PerplexityResult) -> str:
 def _runs(args: argparse.Namespace) -> None:
     runs = [run.to_dict() for run in list_eval_runs(open_store())]
     emit(runs, args.json, lambda rows: "\n".join(_run_line(r) for r in rows) or "No evaluation runs stored yet.")
+
+
+def _run(args: argparse.Namespace) -> None:
+    from lib.evaluation.runs import PERPLEXITY, perplexity_from_run
+
+    run = get_eval_run(open_store(), args.id)
+    if run is None:
+        raise InputError(f"There is no stored run #{args.id}; `python -m lib eval runs` lists them.")
+    if run.kind != PERPLEXITY:
+        emit(run, args.json, lambda r: f"#{r.id} {r.kind} {r.model} {r.source} {r.summary}")
+        return
+    result = perplexity_from_run(run)
+    payload = {"id": run.id, "created_at": run.created_at, "source": run.source, **result.to_dict(with_windows=True)}
+    emit(payload, args.json, lambda _: f"#{run.id} {run.created_at} {run.source}: " + _perplexity_text(result))
 
 
 def _run_line(run: dict) -> str:

@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 
 import torch
@@ -60,6 +61,11 @@ class PerplexityResult:
     stride: int
     windows: list[Window] = field(default_factory=list)
 
+    def window_summary(self) -> str:
+        """`5 windows of 1024 tokens, stride 512`."""
+        count = len(self.windows)
+        return f"{count} window{'s' if count != 1 else ''} of {self.max_length} tokens, stride {self.stride}"
+
     def to_dict(self, with_windows: bool = False) -> dict:
         summary = {k: v for k, v in asdict(self).items() if k != "windows"}
         if with_windows:
@@ -68,12 +74,17 @@ class PerplexityResult:
 
 
 def window_spans(n_tokens: int, max_length: int, stride: int) -> list[tuple[int, int, int]]:
-    """(begin, end, first scored position) of every window, as in the guide's loop."""
+    """(begin, end, first target position) of every window, as in the guide's loop.
+
+    A window that would score nothing (its only new token is its first, which has no context)
+    is left out, where the guide's loop would divide by zero.
+    """
     spans = []
     previous_end = 0
     for begin in range(0, n_tokens, stride):
         end = min(begin + max_length, n_tokens)
-        spans.append((begin, end, previous_end))
+        if max(previous_end, begin + 1) < end:
+            spans.append((begin, end, previous_end))
         previous_end = end
         if end == n_tokens:
             break
@@ -83,12 +94,12 @@ def window_spans(n_tokens: int, max_length: int, stride: int) -> list[tuple[int,
 def resolve_window(context_length: int | None, max_length: int | None, stride: int | None) -> tuple[int, int]:
     """Defaults and checks: max_length up to the model's context (1,024 by default), stride half of it."""
     limit = context_length or DEFAULT_MAX_LENGTH
-    max_length = max_length or min(limit, DEFAULT_MAX_LENGTH)
+    max_length = min(limit, DEFAULT_MAX_LENGTH) if max_length is None else max_length
     if max_length < 2:
-        raise InputError("The window length must be at least 2 tokens.")
+        raise InputError(f"The window length must be at least 2 tokens, not {max_length}.")
     if max_length > limit:
         raise InputError(f"The window length {max_length} exceeds the model's context of {limit} tokens; lower it.")
-    stride = stride or max(1, max_length // 2)
+    stride = max(1, max_length // 2) if stride is None else stride
     if not 1 <= stride <= max_length:
         raise InputError(
             f"The stride must be between 1 and the window length ({max_length}); {stride} would skip tokens."
@@ -108,20 +119,36 @@ def score_token_ids(
         # Positions in the window whose next token is scored: every target needs a predecessor.
         first_predictor = max(first_target, begin + 1) - 1
         keep = end - first_predictor  # logits for the last `keep` positions; the very last is unused
-        with torch.inference_mode():
-            try:
-                logits = model(ids[begin:end].unsqueeze(0), logits_to_keep=keep).logits[0, :-1]
-            except torch.cuda.OutOfMemoryError as error:
-                raise ModelError(
-                    f"The GPU ran out of memory on a window of {end - begin} tokens; "
-                    "lower the window length or free GPU memory."
-                ) from error
-            targets = ids[first_predictor + 1 : end]
+        targets = ids[first_predictor + 1 : end]
+        with torch.inference_mode(), _explained_failures(end - begin):
+            logits = model(ids[begin:end].unsqueeze(0), logits_to_keep=keep).logits[0, :-1]
             nll = _nll_sum(logits, targets)
         windows.append(Window(index, begin, end, len(targets), nll))
         if progress:
             progress(index + 1, len(spans))
     return windows
+
+
+@contextmanager
+def _explained_failures(window_tokens: int) -> Iterator[None]:
+    """Out-of-memory and tokenizer/model mismatches, as one sentence each."""
+    try:
+        yield
+    except torch.cuda.OutOfMemoryError as error:
+        raise ModelError(
+            f"The GPU ran out of memory on a window of {window_tokens} tokens; "
+            "lower the window length or free GPU memory."
+        ) from error
+    except RuntimeError as error:
+        if "memory" not in str(error).lower() and "alloc" not in str(error).lower():
+            raise
+        raise ModelError(
+            f"The machine ran out of memory on a window of {window_tokens} tokens; lower the window length."
+        ) from error
+    except IndexError as error:
+        raise ModelError(
+            "The text has token ids beyond the model's vocabulary: the tokenizer does not belong to this model."
+        ) from error
 
 
 def _nll_sum(logits: torch.Tensor, targets: torch.Tensor) -> float:

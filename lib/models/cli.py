@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from lib import config
 from lib.cli import emit
+from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
 
 if TYPE_CHECKING:
     from lib.models.loader import ModelInfo
@@ -16,13 +17,13 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
     group = groups.add_parser("model", help="the model Pitwall scores and serves")
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     info = commands.add_parser("info", parents=[common], help="load the model and report its size, device and dtype")
-    info.add_argument("--model", default=None, help="smollm2-135m (default), a hub id or a local folder")
-    info.add_argument("--dtype", default="auto", choices=["auto", "float32", "bfloat16", "float16"])
+    info.add_argument("--model", default=None, help=MODEL_HELP)
+    info.add_argument("--dtype", default="auto", choices=DTYPE_CHOICES, help="compute dtype (auto: per device)")
     info.set_defaults(run=_info)
     path = commands.add_parser(
         "path", parents=[common], help="print the model's local folder (for `transformers serve`)"
     )
-    path.add_argument("--model", default=None, help="smollm2-135m (default), a hub id or a local folder")
+    path.add_argument("--model", default=None, help=MODEL_HELP)
     path.set_defaults(run=_path)
 
 

@@ -53,19 +53,39 @@ def ensure_converted(cache_dir: Path | None = None) -> Path:
     folder = converted_folder(cache_dir)
     if is_converted(cache_dir):
         return folder
-    folder.parent.mkdir(parents=True, exist_ok=True)
-    # A file lock so the dashboard and a CLI started together convert once, not twice.
-    with open(folder.parent / f".{CACHE_NAME}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if not is_converted(cache_dir):
-            _convert(gguf_path(), folder)
+    source = gguf_path()
+    try:
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        # A file lock so the dashboard and a CLI started together convert once, not twice.
+        with open(folder.parent / f".{CACHE_NAME}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            if not is_converted(cache_dir):
+                _remove_leftovers(folder)
+                _convert(source, folder)
+    except OSError as error:
+        raise ModelError(
+            f"Could not write the converted model under {folder.parent} ({error.strerror or error}); "
+            "free some disk space or set PITWALL_MODEL_CACHE to a writable folder."
+        ) from error
     return folder
+
+
+def discard_converted(cache_dir: Path | None = None) -> None:
+    """Remove a converted copy that failed to load, so the next load converts afresh."""
+    shutil.rmtree(converted_folder(cache_dir), ignore_errors=True)
+
+
+def _remove_leftovers(folder: Path) -> None:
+    """Staging folders of conversions that crashed (each about 540 MB)."""
+    for stale in folder.parent.glob(f".{CACHE_NAME}-*"):
+        shutil.rmtree(stale, ignore_errors=True)
 
 
 def _convert(source: Path, folder: Path) -> None:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
     staging = Path(tempfile.mkdtemp(prefix=f".{CACHE_NAME}-", dir=folder.parent))
+    retired = folder.parent / f".{CACHE_NAME}-retired"
     try:
         tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
         gguf_model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
@@ -75,13 +95,13 @@ def _convert(source: Path, folder: Path) -> None:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         (staging / MARKER).write_text(json.dumps({"gguf_file": source.name, "gguf_size": source.stat().st_size}))
+        # mkdtemp makes a private folder; the cache is meant to be readable (e.g. by `transformers serve`).
+        for path in [staging, *staging.iterdir()]:
+            path.chmod(0o755 if path.is_dir() else 0o644)
+        # Each rename is atomic: readers see the old copy or the whole new one, never half of either.
         if folder.exists():
-            shutil.rmtree(folder)
-        staging.rename(folder)  # atomic: readers see the old folder or the whole new one
-    except OSError as error:
-        raise ModelError(
-            f"Could not write the converted model under {folder.parent} ({error.strerror}); "
-            "free some disk space or set PITWALL_MODEL_CACHE to a writable folder."
-        ) from error
+            folder.rename(retired)
+        staging.rename(folder)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        shutil.rmtree(retired, ignore_errors=True)

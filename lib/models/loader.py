@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-from lib.errors import ModelError
+from lib.errors import ModelError, first_line
 from lib.models import embedded
 from lib.models.device import choose_device, choose_dtype, dtype_name
 from lib.models.spec import ModelSpec, parse_model_spec
@@ -70,7 +70,6 @@ def model_folder(spec: ModelSpec | str | None) -> Path:
 
 def load_model(spec: ModelSpec | str | None = None, dtype: str = "auto", device: str | None = None) -> LoadedModel:
     """Load the model named by `spec` onto `device` (default: CUDA if present) in eval mode."""
-    from transformers import AutoModelForCausalLM, AutoTokenizer
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -81,12 +80,13 @@ def load_model(spec: ModelSpec | str | None = None, dtype: str = "auto", device:
     started = time.perf_counter()
     folder = model_folder(spec)
     try:
-        tokenizer = AutoTokenizer.from_pretrained(folder)
-        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
-    except (OSError, ValueError, KeyError) as error:
-        raise ModelError(
-            f"Could not load the model from {folder}: {_first_line(error)}; check that it is a causal language model."
-        ) from error
+        tokenizer, model = _from_folder(folder, torch_dtype)
+    except ModelError:
+        if spec.source != "embedded":
+            raise
+        embedded.discard_converted()  # a damaged cached copy is rebuilt from the GGUF file, once
+        folder = model_folder(spec)
+        tokenizer, model = _from_folder(folder, torch_dtype)
     try:
         model.to(device)
     except torch.cuda.OutOfMemoryError as error:
@@ -111,6 +111,20 @@ def load_model(spec: ModelSpec | str | None = None, dtype: str = "auto", device:
     return LoadedModel(model, tokenizer, info)
 
 
+def _from_folder(folder: Path, torch_dtype: torch.dtype) -> tuple[Any, Any]:
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(folder)
+        model = AutoModelForCausalLM.from_pretrained(folder, dtype=torch_dtype)
+    except Exception as error:  # transformers and safetensors raise many types for a bad folder
+        raise ModelError(
+            f"Could not load the model from {folder}: {first_line(error)}; "
+            "check that it is a complete causal language model."
+        ) from error
+    return tokenizer, model
+
+
 def _hub_error(hub_id: str, error: Exception) -> ModelError:
     if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
         return ModelError(
@@ -121,8 +135,3 @@ def _hub_error(hub_id: str, error: Exception) -> ModelError:
         f"Could not fetch '{hub_id}' from the Hugging Face hub ({type(error).__name__}); "
         "check the id, your network and any token it needs, or name a local folder."
     )
-
-
-def _first_line(error: Exception) -> str:
-    text = str(error).strip().splitlines()
-    return text[0].rstrip(".") if text else type(error).__name__

@@ -9,6 +9,8 @@ from pathlib import Path
 from lib.errors import ModelError
 
 EMBEDDED_NAME = "smollm2-135m"
+DTYPE_CHOICES = ("auto", "float32", "bfloat16", "float16")  # offered by the CLI and the pages
+MODEL_HELP = "smollm2-135m (default, embedded), a Hugging Face hub id, or a local folder holding config.json"
 _HUB_ID = re.compile(r"^[A-Za-z0-9][\w.-]*(/[\w.-]+)?$")
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 
 from lib.cli import emit
+from lib.config import samples_dir
 from lib.samples.writer import SamplesManifest, write_samples
 
 
@@ -12,9 +13,9 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
     group = groups.add_parser("samples", help="demo data for every page")
     commands = group.add_subparsers(dest="command", required=True, metavar="COMMAND")
     write = commands.add_parser("write", parents=[common], help="write the demo datasets into DIR")
-    write.add_argument("dir", help="folder to write into (created if missing)")
+    write.add_argument("dir", nargs="?", default=None, help="folder to write into (default $PITWALL_HOME/samples)")
     write.add_argument("--seed", type=int, default=7, help="random seed; the same seed writes the same files")
-    write.set_defaults(run=lambda args: emit(write_samples(args.dir, args.seed), args.json, _text))
+    write.set_defaults(run=lambda args: emit(write_samples(args.dir or samples_dir(), args.seed), args.json, _text))
 
 
 def _text(manifest: SamplesManifest) -> str:

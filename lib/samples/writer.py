@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import csv
+import io
 import json
+import os
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -45,29 +47,6 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         "perplexity_text": folder / "help_centre.txt",
         "manifest": folder / "manifest.json",
     }
-    with files["conversations_jsonl"].open("w", encoding="utf-8") as out:
-        for row in data.rows:
-            out.write(json.dumps({"messages": _messages(row)}, ensure_ascii=False) + "\n")
-    with files["conversations_csv"].open("w", encoding="utf-8", newline="") as out:
-        writer = csv.writer(out)
-        writer.writerow(CSV_COLUMNS)
-        for row in data.rows:
-            writer.writerow(
-                [
-                    row.id,
-                    row.created_at,
-                    row.channel,
-                    row.topic,
-                    row.user,
-                    row.assistant,
-                    row.response_seconds,
-                    "" if row.csat is None else row.csat,
-                ]
-            )
-    with files["qa_eval"].open("w", encoding="utf-8") as out:
-        for item in qa:
-            out.write(json.dumps(item, ensure_ascii=False) + "\n")
-    files["perplexity_text"].write_text(help_centre_text(seed), encoding="utf-8")
     manifest = {
         "seed": seed,
         "rows": len(data.rows),
@@ -75,7 +54,22 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         "planted": data.planted,
         "duplicate_of": {str(k): v for k, v in data.duplicate_of.items()},
     }
-    files["manifest"].write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    contents = {
+        "conversations_jsonl": "".join(
+            json.dumps({"messages": _messages(r)}, ensure_ascii=False) + "\n" for r in data.rows
+        ),
+        "conversations_csv": _csv_text(data.rows),
+        "qa_eval": "".join(json.dumps(item, ensure_ascii=False) + "\n" for item in qa),
+        "perplexity_text": help_centre_text(seed),
+        "manifest": json.dumps(manifest, indent=2),  # last: it describes the files written before it
+    }
+    try:
+        for name, text in contents.items():
+            _write_atomically(files[name], text)
+    except OSError as error:
+        raise InputError(
+            f"Could not write the demo data into {folder} ({error.strerror or error}); choose a writable folder."
+        ) from error
     return SamplesManifest(
         folder=str(folder),
         files={name: str(path) for name, path in files.items()},
@@ -84,6 +78,28 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         planted={name: len(rows) for name, rows in data.planted.items()},
         seed=seed,
     )
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    try:
+        temporary.write_text(text, encoding="utf-8")
+        os.replace(temporary, path)
+    finally:
+        temporary.unlink(missing_ok=True)
+
+
+def _csv_text(rows: list[SupportRow]) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(CSV_COLUMNS)
+    for row in rows:
+        writer.writerow([
+            row.id, row.created_at, row.channel, row.topic, row.user, row.assistant,
+            row.response_seconds, "" if row.csat is None else row.csat,
+        ])  # fmt: skip
+    return out.getvalue()
 
 
 def _messages(row: SupportRow) -> list[dict]:

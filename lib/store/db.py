@@ -11,7 +11,7 @@ from pathlib import Path
 
 from lib import config
 from lib.errors import StoreError
-from lib.store.migrations import LATEST_VERSION, migrate
+from lib.store.migrations import LATEST_VERSION, migrate, newer_schema_error
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -84,6 +84,7 @@ def open_store(path: Path | None = None) -> Store:
                     f"Cannot create the Pitwall folder {path.parent} ({error.strerror}); "
                     "set PITWALL_HOME to a writable folder."
                 ) from error
+            _refuse_newer_schema(path)
             conn = _open_connection(path)
             try:
                 migrate(conn)
@@ -93,6 +94,22 @@ def open_store(path: Path | None = None) -> Store:
                 conn.close()
             _migrated.add(path)
     return Store(path)
+
+
+def _refuse_newer_schema(path: Path) -> None:
+    """Check the schema version before anything (even the switch to WAL) touches the file."""
+    if not path.exists():
+        return
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            version = conn.execute("PRAGMA user_version").fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.DatabaseError as error:
+        raise _as_store_error(error, path) from error
+    if version > LATEST_VERSION:
+        raise newer_schema_error(version)
 
 
 def _open_connection(path: Path) -> sqlite3.Connection:

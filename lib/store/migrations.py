@@ -54,10 +54,7 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
     try:
         current = conn.execute("PRAGMA user_version").fetchone()[0]
         if current > latest:
-            raise StoreError(
-                f"The database was written by a newer Pitwall (schema {current}, this one knows "
-                f"{latest}); upgrade Pitwall or point PITWALL_HOME elsewhere."
-            )
+            raise newer_schema_error(current, latest)
         applied = []
         for migration in migrations:
             if migration.version <= current:
@@ -75,6 +72,14 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
     except BaseException:
         conn.execute("ROLLBACK")
         raise
+
+
+def newer_schema_error(found: int, known: int = LATEST_VERSION) -> StoreError:
+    """The sentence for a database from a newer Pitwall, which this one must not touch."""
+    return StoreError(
+        f"The database was written by a newer Pitwall (schema {found}, this one knows {known}); "
+        "upgrade Pitwall or point PITWALL_HOME elsewhere."
+    )
 
 
 def _statements(sql: str) -> list[str]:

@@ -11,9 +11,10 @@ from lib import config
 from lib.evaluation.figures import perplexity_history_figure, perplexity_windows_figure
 from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, PerplexityResult, compute_perplexity, require_text
 from lib.evaluation.runs import perplexity_from_run, perplexity_runs, save_perplexity_run
+from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
 from lib.store import open_store
 from lib.store.eval_runs import get_eval_run
-from lib.textfile import decode_text
+from lib.textfile import decode_text, read_text_file
 from pages.widgets.feedback import not_built_yet, shows_errors
 from pages.widgets.model import shared_model
 
@@ -54,7 +55,7 @@ def _perplexity() -> None:
         "Model",
         value=config.default_model_spec(),
         key="ppl_model",
-        help="`smollm2-135m` (embedded), a Hugging Face hub id, or a local folder holding config.json.",
+        help=MODEL_HELP,
     )
     with options_col.expander("Window settings"):
         max_length = st.number_input(
@@ -76,7 +77,7 @@ def _perplexity() -> None:
         )
         dtype = st.selectbox(
             "Precision",
-            ["auto", "float32", "bfloat16"],
+            DTYPE_CHOICES,
             key="ppl_dtype",
             help="auto: bfloat16 on GPUs and CPUs that run it natively, else float32.",
         )
@@ -84,8 +85,9 @@ def _perplexity() -> None:
         st.session_state.pop("ppl_last", None)  # a failed run must not leave the last result looking current
         with shows_errors("Scoring"):
             require_text(text)
+            store = open_store()  # a damaged database is reported before the slow part, not after
             result = _score(text, spec, dtype, int(max_length) or None, int(stride) or None)
-            run = save_perplexity_run(open_store(), result, name)
+            run = save_perplexity_run(store, result, name)
             st.session_state["ppl_last"] = (run.id, result)
     if "ppl_last" in st.session_state:
         run_id, result = st.session_state["ppl_last"]
@@ -108,9 +110,11 @@ def _text_input(source: str) -> tuple[str, str]:
     if not path.is_file():
         st.info("The demo data is not loaded yet: load it from the Overview page, or paste text instead.")
         return "", "help_centre.txt"
-    text = path.read_text(encoding="utf-8")
-    st.caption(f"`{path}`: {len(text):,} characters.")
-    return text, "help_centre.txt"
+    with shows_errors("Reading the demo article"):
+        text = read_text_file(path)
+        st.caption(f"`{path}`: {len(text):,} characters.")
+        return text, "help_centre.txt"
+    return "", "help_centre.txt"
 
 
 def _score(text: str, spec: str, dtype: str, max_length: int | None, stride: int | None) -> PerplexityResult:
@@ -139,8 +143,8 @@ def _show_result(result: PerplexityResult, run_id: int | None, place: str) -> No
     tiles[2].metric("Scoring time", f"{result.seconds:.2f} s")
     tiles[3].metric("Throughput", f"{result.tokens_per_second:,.0f} tok/s")
     st.caption(
-        f"{result.model} · {result.dtype} on {result.device} · {_windows(len(result.windows))} of "
-        f"{result.max_length} tokens, stride {result.stride}" + (f" · stored as run #{run_id}" if run_id else "")
+        f"{result.model} · {result.dtype} on {result.device} · {result.window_summary()}"
+        + (f" · stored as run #{run_id}" if run_id else "")
     )
     if result.windows:
         st.plotly_chart(perplexity_windows_figure(result), key=f"ppl_windows_{place}_{run_id}")
@@ -152,10 +156,6 @@ def _show_result(result: PerplexityResult, run_id: int | None, place: str) -> No
         icon=":material/download:",
         key=f"ppl_download_{place}_{run_id}",
     )
-
-
-def _windows(count: int) -> str:
-    return f"{count} window" if count == 1 else f"{count} windows"
 
 
 def _history() -> None:

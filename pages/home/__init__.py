@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 
 import streamlit as st
@@ -12,6 +13,8 @@ from lib.errors import PitwallError
 from lib.samples import write_samples
 from pages.widgets.navigation import PAGE_TABLE, streamlit_page
 from pages.widgets.status import installation
+
+log = logging.getLogger("pitwall.ui")
 
 
 def render() -> None:
@@ -85,13 +88,22 @@ def _load_demo() -> None:
         write_samples(config.samples_dir())
     except PitwallError as error:
         st.session_state["demo_error"] = str(error)
+    except Exception as error:  # a callback's exception would replace the whole page
+        log.exception("writing the demo data failed")
+        st.session_state["demo_error"] = f"Writing the demo data failed unexpectedly ({type(error).__name__})."
 
 
 def _demo_summary(folder: Path, manifest_path: Path) -> None:
-    manifest = json.loads(manifest_path.read_text())
-    st.markdown(f"`{folder}` holds **{manifest['rows']:,} conversations**. Planted problems:")
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+        planted = {name: len(rows) for name, rows in manifest["planted"].items()}
+        rows = int(manifest["rows"])
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        st.warning(f"The demo data in `{folder}` is incomplete or damaged; press the button to write it again.")
+        return
+    st.markdown(f"`{folder}` holds **{rows:,} conversations**. Planted problems:")
     st.dataframe(
-        [{"problem": name.replace("_", " "), "rows": len(rows)} for name, rows in manifest["planted"].items()],
+        [{"problem": name.replace("_", " "), "rows": count} for name, count in planted.items()],
         hide_index=True,
         width="stretch",
         height=250,

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
 
-from lib.errors import InputError
+from lib.errors import InputError, ModelError
 from lib.evaluation.perplexity import compute_perplexity, resolve_window, window_spans
 from lib.evaluation.perplexity_guide import guide_perplexity
 from lib.samples.evalset import help_centre_text
@@ -69,11 +70,17 @@ def test_windows_without_overlap_cannot_score_their_first_tokens() -> None:
     assert scored_positions(10, 4, 4) == [1, 2, 3, 5, 6, 7, 9]
 
 
+def test_no_window_scores_nothing() -> None:
+    # One token past a whole number of windows: the guide's loop would divide by zero there.
+    spans = window_spans(1025, 1024, 1024)
+    assert spans == [(0, 1024, 0)]
+    assert scored_positions(1025, 1024, 1024) == list(range(1, 1024))
+
+
 def test_windows_tokens_and_progress_add_up(embedded_model) -> None:
     calls = []
     result = compute_perplexity(embedded_model, TEXT, 128, 64, progress=lambda done, total: calls.append((done, total)))
-    assert calls[-1] == (len(result.windows), len(result.windows))
-    assert result.tokens == sum(w.scored_tokens for w in result.windows)
+    assert calls == [(i, len(result.windows)) for i in range(1, len(result.windows) + 1)]
     assert result.tokens == len(embedded_model.tokenizer(TEXT).input_ids) - 1
     assert result.seconds > 0 and result.tokens_per_second > 0
 
@@ -81,8 +88,8 @@ def test_windows_tokens_and_progress_add_up(embedded_model) -> None:
 def test_the_downloadable_result_has_every_window(embedded_model) -> None:
     result = compute_perplexity(embedded_model, TEXT, 128, 64)
     exported = json.loads(json.dumps(result.to_dict(with_windows=True)))
-    assert len(exported["windows"]) == len(result.windows)
-    assert sum(w["scored_tokens"] for w in exported["windows"]) == exported["tokens"]
+    assert [w["end"] for w in exported["windows"]] == [w.end for w in result.windows]
+    assert all(math.isfinite(w["perplexity"]) for w in exported["windows"])
     assert "windows" not in result.to_dict()  # the CLI's --json stays a flat summary
 
 
@@ -101,6 +108,10 @@ def test_one_token_is_refused(embedded_model) -> None:
 def test_window_settings_are_checked() -> None:
     assert resolve_window(8192, None, None) == (1024, 512)
     assert resolve_window(256, None, None) == (256, 128)
+    with pytest.raises(InputError, match="at least 2 tokens"):
+        resolve_window(8192, 0, None)
+    with pytest.raises(InputError, match="between 1 and"):
+        resolve_window(8192, 64, 0)
     with pytest.raises(InputError, match="skip tokens"):
         resolve_window(8192, 64, 65)
     with pytest.raises(InputError, match="exceeds the model's context"):
@@ -126,7 +137,7 @@ def test_the_cli_prints_json_and_stores_the_run(embedded_model, tmp_path: Path) 
     [
         (b"", "is empty"),
         (b"\x00\x01binary\x00" * 50, "binary"),
-        (b"\xff\xfe\xfa bad", "not UTF-8"),
+        (b"\xc3\x28 bad \xfa", "not UTF-8"),
         (b"Hello", "only 1 token"),
     ],
 )
@@ -140,3 +151,55 @@ def test_the_cli_explains_bad_files_in_one_sentence(
     assert message in result.stderr
     assert_one_sentence_error(result.stderr)
     assert json.loads(run_cli("eval", "runs", "--json").stdout) == []  # nothing half-stored
+
+
+def test_a_tokenizer_that_does_not_fit_the_model_is_one_sentence(embedded_model, tmp_path: Path) -> None:
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    tiny = AutoModelForCausalLM.from_config(
+        LlamaConfig(vocab_size=100, hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2)
+    )
+    tiny.save_pretrained(tmp_path / "tiny")
+    embedded_model.tokenizer.save_pretrained(tmp_path / "tiny")  # 49,152 tokens for a 100-token model
+    from lib.models import load_model
+
+    with pytest.raises(ModelError, match="tokenizer does not belong"):
+        compute_perplexity(load_model(str(tmp_path / "tiny"), dtype="float32"), TEXT)
+
+
+def test_running_out_of_memory_is_one_sentence(embedded_model, monkeypatch: pytest.MonkeyPatch) -> None:
+    def exhausted(*args, **kwargs):
+        raise RuntimeError("[enforce fail at alloc_cpu.cpp:117] DefaultCPUAllocator: can't allocate memory")
+
+    monkeypatch.setattr(embedded_model.model, "forward", exhausted)
+    with pytest.raises(ModelError, match="ran out of memory on a window of 128 tokens"):
+        compute_perplexity(embedded_model, TEXT, 128, 64)
+
+
+def test_the_cli_reads_standard_input_and_shows_a_stored_run(embedded_model) -> None:
+    import subprocess
+    import sys
+
+    from tests.helpers import ROOT
+
+    scored = subprocess.run(
+        [sys.executable, "-m", "lib", "eval", "perplexity", "--file", "-", "--max-length", "64", "--json", "--windows"],
+        input=TEXT, cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert scored.returncode == 0, scored.stderr
+    out = json.loads(scored.stdout)
+    assert len(out["windows"]) > 1
+    run_id = json.loads(run_cli("eval", "runs", "--json").stdout)[0]["id"]
+    shown = json.loads(run_cli("eval", "run", str(run_id), "--json").stdout)
+    assert shown["source"] == "standard input"
+    assert shown["perplexity"] == pytest.approx(out["perplexity"])
+    assert [w["end"] for w in shown["windows"]] == [w["end"] for w in out["windows"]]
+    missing = run_cli("eval", "run", str(run_id + 1))
+    assert missing.returncode == 1 and "no stored run" in missing.stderr
+
+
+def test_the_cli_refuses_a_zero_window() -> None:
+    result = run_cli("eval", "perplexity", "--file", __file__, "--max-length", "0")
+    assert result.returncode == 1
+    assert "at least 2 tokens" in result.stderr
+    assert_one_sentence_error(result.stderr)

@@ -13,7 +13,6 @@ from lib.evaluation.perplexity import score_token_ids
 from lib.evaluation.perplexity_guide import guide_perplexity
 from lib.models.device import choose_dtype
 from lib.models.loader import LoadedModel, ModelInfo
-from tests.evaluation.test_perplexity import scored_positions
 
 pytestmark = [pytest.mark.gpu, pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")]
 
@@ -39,7 +38,7 @@ def test_cuda_windows_match_the_guide_in_float32() -> None:
     windows = score_token_ids(loaded, ids, 512, 256)
     ours = [w.nll_sum / w.scored_tokens for w in windows]
     assert ours == pytest.approx(guide_perplexity(loaded.model, ids, 512, 256).window_losses, rel=1e-4)
-    assert sum(w.scored_tokens for w in windows) == len(scored_positions(3000, 512, 256))
+    assert sum(w.scored_tokens for w in windows) == 2999
 
 
 def test_bfloat16_on_cuda_stays_close_to_float32() -> None:
@@ -50,5 +49,8 @@ def test_bfloat16_on_cuda_stays_close_to_float32() -> None:
     assert sum(w.nll_sum for w in half) == pytest.approx(total, rel=0.01)
 
 
+@pytest.mark.skipif(
+    torch.cuda.is_available() and torch.cuda.get_device_capability()[0] < 8, reason="bfloat16 needs Ampere or newer"
+)
 def test_auto_dtype_on_a_modern_gpu_is_bfloat16() -> None:
-    assert choose_dtype("cuda") is (torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16)
+    assert choose_dtype("cuda") is torch.bfloat16

@@ -21,7 +21,3 @@ def test_an_unknown_dtype_is_refused() -> None:
 def test_auto_on_cpu_uses_bfloat16_only_where_the_cpu_runs_it(monkeypatch, native_bf16, expected) -> None:
     monkeypatch.setattr(device, "cpu_has_fast_bfloat16", lambda: native_bf16)
     assert device.choose_dtype("cpu") is expected
-
-
-def test_this_machine_has_a_device() -> None:
-    assert device.choose_device() == ("cuda" if torch.cuda.is_available() else "cpu")

@@ -1,6 +1,7 @@
 """The embedded model: converted once to safetensors, then loaded fast, offline, with its weights intact."""
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -41,6 +42,30 @@ def test_the_converted_weights_still_answer_correctly(embedded_model) -> None:
     with torch.inference_mode():
         out = model.generate(ids, max_new_tokens=12, do_sample=False)
     assert "Paris" in tokenizer.decode(out[0, ids.shape[1] :])
+
+
+def test_the_converted_copy_is_readable_by_other_users(embedded_model) -> None:
+    folder = model_folder("smollm2-135m")
+    assert folder.stat().st_mode & 0o005 == 0o005  # others may list and enter it
+    assert all(path.stat().st_mode & 0o004 for path in folder.iterdir())
+
+
+def test_a_damaged_converted_copy_is_rebuilt(embedded_model, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copytree(model_folder("smollm2-135m"), tmp_path / "smollm2-135m")
+    weights = tmp_path / "smollm2-135m" / "model.safetensors"
+    weights.write_bytes(weights.read_bytes()[:1000])  # as a full disk or a killed copy would leave it
+    monkeypatch.setenv("PITWALL_MODEL_CACHE", str(tmp_path))
+    loaded = load_model("smollm2-135m", dtype="float32")
+    assert loaded.info.parameters == 134_515_008
+    assert weights.stat().st_size > 500_000_000
+    assert not list(tmp_path.glob(".smollm2-135m-*"))  # no staging or retired copies left behind
+
+
+def test_an_unwritable_cache_is_one_sentence(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "a-file").write_text("x")
+    monkeypatch.setenv("PITWALL_MODEL_CACHE", str(tmp_path / "a-file" / "models"))
+    with pytest.raises(ModelError, match="PITWALL_MODEL_CACHE"):
+        embedded.ensure_converted()
 
 
 def test_a_copy_from_another_gguf_is_not_trusted(tmp_path: Path) -> None:

@@ -22,6 +22,14 @@ def test_a_local_folder_loads(embedded_model, tmp_path: Path) -> None:
     assert (loaded.info.source, loaded.info.parameters) == ("local", 134_515_008)
 
 
+def test_truncated_weights_in_a_local_folder_get_a_clear_error(embedded_model, tmp_path: Path) -> None:
+    local = tmp_path / "my-model"
+    shutil.copytree(model_folder("smollm2-135m"), local)
+    (local / "model.safetensors").write_bytes(b"\x00" * 64)
+    with pytest.raises(ModelError, match="Could not load the model"):
+        load_model(str(local))
+
+
 def test_a_folder_with_a_broken_config_gets_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "config.json").write_text('{"model_type": "no-such-architecture"}')
     with pytest.raises(ModelError, match="Could not load the model"):

@@ -112,3 +112,26 @@ def test_a_failed_run_does_not_leave_the_previous_result_on_screen(embedded_mode
     at = score(at, "")
     assert not at.tabs[0].metric
     assert any("The text is empty" in e.value for e in at.error)
+
+
+def test_damaged_demo_files_are_reported_on_both_pages(pitwall_home: Path) -> None:
+    samples = pitwall_home / "samples"
+    samples.mkdir(parents=True)
+    (samples / "manifest.json").write_text("")
+    (samples / "help_centre.txt").write_bytes("caf\xe9".encode("latin-1"))
+    home = page_app("pages.home").run()
+    assert not home.exception
+    assert any("incomplete or damaged" in w.value for w in home.warning)
+    evaluation = page_app("pages.evaluation").run()
+    evaluation.radio(key="ppl_source").set_value("Demo help-centre article").run()
+    assert not evaluation.exception
+    assert any("not UTF-8" in e.value for e in evaluation.error)
+
+
+def test_a_damaged_database_stops_scoring_before_it_starts(pitwall_home: Path) -> None:
+    pitwall_home.mkdir()
+    (pitwall_home / "pitwall.db").write_bytes(b"garbage" * 1000)
+    at = score(page_app("pages.evaluation").run(), "Some text worth scoring, if only it could be stored.")
+    assert not at.exception
+    assert any("not a readable Pitwall database" in e.value for e in at.tabs[0].error)
+    assert not at.tabs[0].metric

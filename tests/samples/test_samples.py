@@ -104,3 +104,22 @@ def test_the_cli_writes_the_samples(tmp_path: Path) -> None:
     manifest = json.loads(result.stdout)
     assert Path(manifest["files"]["conversations_jsonl"]).is_file()
     assert manifest["planted"]["exact_duplicate"] > 0
+
+
+def test_an_unwritable_target_is_one_sentence_and_keeps_the_old_files(tmp_path: Path) -> None:
+    from lib.errors import InputError
+
+    write_samples(tmp_path)
+    old_manifest = (tmp_path / "manifest.json").read_bytes()
+    (tmp_path / "qa_eval.jsonl").unlink()
+    (tmp_path / "qa_eval.jsonl").mkdir()  # something in the way
+    with pytest.raises(InputError, match="Could not write the demo data"):
+        write_samples(tmp_path, seed=8)
+    assert (tmp_path / "manifest.json").read_bytes() == old_manifest
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_the_cli_writes_to_pitwall_home_by_default(pitwall_home: Path) -> None:
+    result = run_cli("samples", "write")
+    assert result.returncode == 0, result.stderr
+    assert (pitwall_home / "samples" / "manifest.json").is_file()

@@ -87,8 +87,10 @@ def test_a_database_from_a_newer_pitwall_is_refused_and_kept(pitwall_home: Path)
     conn.execute("INSERT INTO future VALUES ('kept')")
     conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 5}")
     conn.close()
+    before = config.database_path().read_bytes()
     with pytest.raises(StoreError, match="newer Pitwall"):
         open_store()
+    assert config.database_path().read_bytes() == before
     conn = sqlite3.connect(config.database_path())
     assert conn.execute("PRAGMA user_version").fetchone()[0] == LATEST_VERSION + 5
     assert conn.execute("SELECT note FROM future").fetchall() == [("kept",)]
