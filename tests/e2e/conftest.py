@@ -17,7 +17,8 @@ import pytest
 
 from tests.helpers import ROOT
 
-CHROMIUM = os.environ.get("PITWALL_CHROMIUM", "/usr/bin/chromium")
+# Debian's Chromium (or PITWALL_CHROMIUM); None when neither is installed.
+CHROMIUM = os.environ.get("PITWALL_CHROMIUM") or shutil.which("chromium") or shutil.which("/usr/bin/chromium")
 ARTIFACTS = ROOT / "tests" / "artifacts"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
@@ -67,8 +68,10 @@ def dashboard_server(home: Path, plain_streamlit_run: bool = False) -> Iterator[
 @pytest.fixture(scope="session")
 def browser():
     """Debian's Chromium, headless; the tests are skipped, loudly, where it is not installed."""
-    if not Path(CHROMIUM).exists() and not shutil.which("chromium"):
-        pytest.skip(f"browser tests need Debian's chromium at {CHROMIUM}; `make test` installs it where apt-get works")
+    if not CHROMIUM or not Path(CHROMIUM).exists():
+        pytest.skip(
+            "browser tests need Debian's chromium (or PITWALL_CHROMIUM); `make test` installs it where apt-get works"
+        )
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as playwright:
