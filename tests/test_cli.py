@@ -48,3 +48,38 @@ def test_a_damaged_database_is_one_sentence(pitwall_home: Path) -> None:
     assert result.returncode == 1
     assert "not a readable Pitwall database" in result.stderr
     assert_one_sentence_error(result.stderr)
+
+
+def test_command_groups_do_not_import_the_command_tree() -> None:
+    # lib/cli.py assembles every group's commands; a group importing lib.cli back made a cycle that
+    # worked only in one import order. Shared helpers live in lib/output.py.
+    import ast
+
+    root = Path(__file__).resolve().parents[1]
+    offenders = []
+    for path in [*(root / "lib").rglob("cli.py"), *(root / "lib").glob("*_cli.py")]:
+        if path == root / "lib" / "cli.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and node.module == "lib.cli":
+                offenders.append(str(path.relative_to(root)))
+    assert offenders == []
+
+
+def test_every_group_module_imports_on_its_own() -> None:
+    import subprocess
+    import sys
+
+    for module in ["lib.evaluation.cli", "lib.jobs.cli", "lib.alerts.cli", "lib.store.cli", "lib.models.cli"]:
+        result = subprocess.run([sys.executable, "-c", f"import {module}"], capture_output=True, text=True)
+        assert result.returncode == 0, (module, result.stderr)
+
+
+def test_status_lists_every_area_with_its_state() -> None:
+    result = run_cli("status", "--json")
+    assert result.returncode == 0, result.stderr
+    tiles = {tile["area"]: tile for tile in json.loads(result.stdout)}
+    assert list(tiles) == ["gpu", "data-quality", "evaluation", "latency", "security", "jobs", "alerts"]
+    assert tiles["gpu"]["state"] == "no data" and tiles["gpu"]["headline"] == "not built yet"
+    assert tiles["evaluation"]["headline"] == "no runs yet"
+    assert tiles["alerts"]["state"] == "ok"

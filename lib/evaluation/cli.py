@@ -8,9 +8,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lib import config
-from lib.cli import emit, progress_bar
 from lib.errors import InputError
 from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
+from lib.output import emit, progress_bar
 from lib.store import open_store
 from lib.store.eval_runs import get_eval_run, list_eval_runs
 from lib.textfile import decode_text, read_text_file
@@ -43,23 +43,53 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
 
 
 def _perplexity(args: argparse.Namespace) -> None:
-    # torch and transformers load here, not at start-up, so other commands stay quick.
-    from lib.evaluation.perplexity import compute_perplexity, require_text
-    from lib.evaluation.runs import save_perplexity_run
+    text, source = _read_input(args.file)
+    from lib.evaluation.perplexity import require_text, resolve_window
+
+    require_text(text)
+    # Refuse a bad window before loading anything; the model's own context limit is checked once it is loaded.
+    resolve_window(10**9, args.max_length, args.stride)
+    result = _score_without_storing(args, text) if args.no_store else _score_as_job(args, text, source)
+    emit(result.to_dict(with_windows=args.windows) if args.json else result, args.json, _perplexity_text)
+
+
+def _score_as_job(args: argparse.Namespace, text: str, source: str) -> PerplexityResult:
+    """Run as a recorded job: it shows on the dashboard while it runs, and `jobs cancel` stops it."""
+    from lib.evaluation.jobs import perplexity_params
+    from lib.evaluation.runs import perplexity_from_run
+    from lib.jobs import run_here
+    from lib.jobs.inputs import stage_text
+
+    store = open_store()  # fail on a bad database before the slow part
+    path, digest = stage_text(text)
+    params = perplexity_params(
+        path, digest, source, args.model or config.default_model_spec(), args.dtype, args.max_length, args.stride
+    )
+
+    def waiting(job_id: int, resource: str) -> None:
+        print(f"pitwall: job #{job_id} waits for a free slot on {resource}...", file=sys.stderr)
+
+    update, close = progress_bar("scoring")
+    try:
+        result = run_here(
+            "perplexity", params, f"Perplexity of {source} (terminal)", on_wait=waiting, on_progress=update
+        )
+    finally:
+        close()
+    run = get_eval_run(store, result["eval_run"])  # shown as stored, like the page shows it
+    return perplexity_from_run(run)
+
+
+def _score_without_storing(args: argparse.Namespace, text: str) -> PerplexityResult:
+    from lib.evaluation.perplexity import compute_perplexity
     from lib.models.loader import load_model
 
-    text, source = _read_input(args.file)
-    require_text(text)
-    store = None if args.no_store else open_store()  # fail on a bad database before the slow part
     loaded = load_model(args.model or config.default_model_spec(), dtype=args.dtype)
     update, close = progress_bar("scoring")
     try:
-        result = compute_perplexity(loaded, text, args.max_length, args.stride, progress=update)
+        return compute_perplexity(loaded, text, args.max_length, args.stride, progress=update)
     finally:
         close()
-    if store is not None:
-        save_perplexity_run(store, result, source)
-    emit(result.to_dict(with_windows=args.windows) if args.json else result, args.json, _perplexity_text)
 
 
 def _read_input(file: str) -> tuple[str, str]:
@@ -73,7 +103,7 @@ def _perplexity_text(result: PerplexityResult) -> str:
     return (
         f"perplexity {result.perplexity:.3f} over {result.tokens:,} tokens "
         f"({result.window_summary()}); "
-        f"{result.seconds:.2f} s, {result.tokens_per_second:,.0f} tokens/s, {result.dtype} on {result.device}"
+        f"{result.seconds:.2f} s, {_rate(result.tokens_per_second)}, {result.dtype} on {result.device}"
     )
 
 
@@ -99,3 +129,7 @@ def _run(args: argparse.Namespace) -> None:
 def _run_line(run: dict) -> str:
     headline = ", ".join(f"{k} {v:.3f}" for k, v in run["summary"].items() if k in HEADLINES)
     return f"#{run['id']:<4} {run['created_at']}  {run['kind']:<11} {run['model']:<20} {run['source']:<28} {headline}"
+
+
+def _rate(tokens_per_second: float | None) -> str:
+    return f"{tokens_per_second:,.0f} tokens/s" if tokens_per_second else "too quick to time"

@@ -45,12 +45,19 @@ def perplexity_windows_figure(result: PerplexityResult) -> go.Figure:
 
 
 def perplexity_history_figure(runs: list[dict]) -> go.Figure:
-    """Corpus perplexity of stored runs in run order, one line per model and text."""
+    """Corpus perplexity of stored runs in run order, one line per model and text.
+
+    A text is known by its SHA-256, not its file name: two different `article.txt` files are two
+    lines, and the same text uploaded under two names is one (labelled with its latest name).
+    """
     figure = go.Figure()
-    groups: dict[str, list[dict]] = {}
+    groups: dict[tuple[str, str], list[dict]] = {}
     for run in sorted(runs, key=lambda r: r["id"]):
-        groups.setdefault(f"{run['model']} · {run['source']}", []).append(run)
-    for name, rows in groups.items():
+        text_key = run.get("text_sha256") or f"name:{run['source']}"  # runs stored before hashes existed
+        groups.setdefault((run["model"], text_key), []).append(run)
+    for (model, text_key), rows in groups.items():
+        short = "" if text_key.startswith("name:") else f" ({text_key[:8]})"
+        name = f"{model} · {rows[-1]['source']}{short}"
         figure.add_trace(
             go.Scatter(
                 x=[f"#{r['id']}" for r in rows],

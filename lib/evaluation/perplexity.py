@@ -53,7 +53,7 @@ class PerplexityResult:
     perplexity: float
     tokens: int
     seconds: float
-    tokens_per_second: float
+    tokens_per_second: float | None  # None when the run was too quick to time
     dtype: str
     device: str
     model: str
@@ -112,6 +112,7 @@ def score_token_ids(
 ) -> list[Window]:
     """Run the sliding window over a 1-D tensor of token ids; one Window per forward pass."""
     model = loaded.model
+    _require_ids_in_vocabulary(model, input_ids)
     ids = input_ids.to(model.device)
     spans = window_spans(len(ids), max_length, stride)
     windows = []
@@ -123,10 +124,29 @@ def score_token_ids(
         with torch.inference_mode(), _explained_failures(end - begin):
             logits = model(ids[begin:end].unsqueeze(0), logits_to_keep=keep).logits[0, :-1]
             nll = _nll_sum(logits, targets)
+        if not math.isfinite(nll):
+            raise ModelError(
+                f"The model's loss is not a finite number on tokens {begin}-{end} in {dtype_name(model.dtype)} "
+                "(an overflow); score again in float32 or bfloat16."
+            )
         windows.append(Window(index, begin, end, len(targets), nll))
         if progress:
             progress(index + 1, len(spans))
     return windows
+
+
+def _require_ids_in_vocabulary(model, input_ids: torch.Tensor) -> None:
+    """Refuse token ids the model has no embedding for, before any forward pass.
+
+    On a GPU an out-of-range id is a device-side assert that poisons the CUDA context of the whole
+    server process, so it must never reach the model.
+    """
+    vocabulary = model.get_input_embeddings().num_embeddings
+    if len(input_ids) and (int(input_ids.max()) >= vocabulary or int(input_ids.min()) < 0):
+        raise ModelError(
+            f"The text has token ids beyond the model's vocabulary of {vocabulary:,}: "
+            "the tokenizer does not belong to this model; load the tokenizer saved with it."
+        )
 
 
 @contextmanager
@@ -144,10 +164,6 @@ def _explained_failures(window_tokens: int) -> Iterator[None]:
             raise
         raise ModelError(
             f"The machine ran out of memory on a window of {window_tokens} tokens; lower the window length."
-        ) from error
-    except IndexError as error:
-        raise ModelError(
-            "The text has token ids beyond the model's vocabulary: the tokenizer does not belong to this model."
         ) from error
 
 
@@ -193,7 +209,7 @@ def compute_perplexity(
         perplexity=math.exp(nll / tokens),
         tokens=tokens,
         seconds=round(seconds, 4),
-        tokens_per_second=round(tokens / seconds, 1) if seconds > 0 else float("inf"),
+        tokens_per_second=round(tokens / seconds, 1) if seconds > 0 else None,
         dtype=dtype_name(loaded.model.dtype),
         device=str(loaded.device),
         model=loaded.info.model,

@@ -6,8 +6,8 @@ import argparse
 from typing import TYPE_CHECKING
 
 from lib import config
-from lib.cli import emit
 from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
+from lib.output import emit
 
 if TYPE_CHECKING:
     from lib.models.loader import ModelInfo

@@ -13,7 +13,8 @@ import torch
 from lib.errors import ModelError, first_line
 from lib.models import embedded
 from lib.models.device import choose_device, choose_dtype, dtype_name
-from lib.models.spec import ModelSpec, parse_model_spec
+from lib.models.spec import ModelSpec, parse_model_spec, require_allowed
+from lib.settings import load_settings
 
 HUB_FILES = ["*.json", "*.safetensors", "*.model", "*.txt", "*.jinja", "*.tiktoken"]
 
@@ -52,6 +53,7 @@ class LoadedModel:
 def model_folder(spec: ModelSpec | str | None) -> Path:
     """The local folder of the model's transformers files, converting or fetching first if needed."""
     spec = spec if isinstance(spec, ModelSpec) else parse_model_spec(spec)
+    require_allowed(spec, load_settings()["models.allowed"])
     if spec.source == "embedded":
         return embedded.ensure_converted()
     if spec.source == "local":

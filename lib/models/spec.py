@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,3 +45,14 @@ def parse_model_spec(text: str | None) -> ModelSpec:
     if not _HUB_ID.match(text):
         raise ModelError(f"'{text}' is neither {EMBEDDED_NAME}, a local folder nor a hub id like 'org/name'.")
     return ModelSpec(text, "hub", text)
+
+
+def require_allowed(spec: ModelSpec, allowed: list[str]) -> None:
+    """Refuse a model that the installation's `models.allowed` setting does not list (wildcards allowed)."""
+    names = {spec.text, spec.location}
+    if any(fnmatch.fnmatchcase(name, pattern) for pattern in allowed for name in names):
+        return
+    raise ModelError(
+        f"The model '{spec.text}' is not among this installation's allowed models (models.allowed: "
+        f"{', '.join(allowed) or 'none'}); ask an admin to add it with `python -m lib settings set models.allowed ...`."
+    )

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from lib.cli import emit
 from lib.config import samples_dir
+from lib.output import emit
 from lib.samples.writer import SamplesManifest, write_samples
 
 

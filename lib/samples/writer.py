@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import csv
+import fcntl
 import io
 import json
 import os
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -64,8 +66,12 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         "manifest": json.dumps(manifest, indent=2),  # last: it describes the files written before it
     }
     try:
-        for name, text in contents.items():
-            _write_atomically(files[name], text)
+        # One writer at a time per folder (two users pressing Load demo data together), so the files
+        # always come from one writer's seed; each file is still replaced atomically for readers.
+        with open(folder / ".samples.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            for name, text in contents.items():
+                _write_atomically(files[name], text)
     except OSError as error:
         raise InputError(
             f"Could not write the demo data into {folder} ({error.strerror or error}); choose a writable folder."
@@ -81,13 +87,15 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
 
 
 def _write_atomically(path: Path, text: str) -> None:
-    """Write to a temporary file beside `path`, then rename: a reader never sees half a file."""
-    temporary = path.with_name(f".{path.name}.tmp")
+    """Write to a uniquely named temporary file beside `path`, then rename: a reader never sees half a file."""
+    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        temporary.write_text(text, encoding="utf-8")
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        os.chmod(temporary, 0o644)  # mkstemp makes it private; demo files are for everyone
         os.replace(temporary, path)
     finally:
-        temporary.unlink(missing_ok=True)
+        Path(temporary).unlink(missing_ok=True)
 
 
 def _csv_text(rows: list[SupportRow]) -> str:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from lib.cli import emit
+from lib.output import emit
 from lib.store.db import StoreInfo, open_store
 
 

@@ -1,10 +1,20 @@
-"""The one owner of Pitwall's SQLite database: connections, WAL mode, migrations, health."""
+"""The one owner of Pitwall's SQLite database: connections, WAL mode, migrations, health.
+
+Each thread keeps one open connection per database file (opening one costs a file open and four
+PRAGMAs), and every `read()` or `write()` block is one transaction on it. Writes start with
+`BEGIN IMMEDIATE`: a transaction that reads first and writes later can fail at once with
+"database is locked" under WAL, whatever the busy timeout; taking the write lock up front makes
+writers queue instead.
+"""
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -14,9 +24,21 @@ from lib.errors import StoreError
 from lib.store.migrations import LATEST_VERSION, migrate, newer_schema_error
 
 BUSY_TIMEOUT_MS = 10_000
+BULK_BATCH_ROWS = 10_000  # rows per transaction in insert_many: long enough to be fast, short enough to share
 
+log = logging.getLogger("pitwall.store")
 _migrated: set[Path] = set()
 _migrate_lock = threading.Lock()
+_local = threading.local()
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+# SQLite's messages for conditions of the file or the machine, not of our SQL: these reach users as a
+# sentence. Anything else ("no such column", a syntax error, a constraint) is a bug and keeps its traceback.
+_OPERATIONAL = {
+    "damaged": ("not a database", "malformed", "corrupt"),
+    "locked": ("locked", "busy"),
+    "unwritable": ("readonly", "unable to open", "disk i/o error", "permission denied"),
+    "full": ("database or disk is full",),
+}
 
 
 @dataclass(frozen=True)
@@ -35,30 +57,88 @@ class StoreInfo:
 
 
 class Store:
-    """A handle on the database file; every `connect()` opens a short-lived connection."""
+    """A handle on the database file; connections are opened once per thread and reused."""
 
     def __init__(self, path: Path):
         self.path = path
 
     @contextmanager
-    def connect(self) -> Iterator[sqlite3.Connection]:
-        """A connection in one transaction: committed on success, rolled back on error."""
-        conn = _open_connection(self.path)
-        try:
+    def write(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE): committed on success, rolled back on error."""
+        with self._transaction("BEGIN IMMEDIATE") as conn:
             yield conn
-            conn.commit()
-        except sqlite3.DatabaseError as error:
-            conn.rollback()
-            raise _as_store_error(error, self.path) from error
-        except BaseException:
-            conn.rollback()
+
+    @contextmanager
+    def read(self) -> Iterator[sqlite3.Connection]:
+        """One read transaction: a consistent snapshot that never blocks writers (WAL)."""
+        with self._transaction("BEGIN") as conn:
+            yield conn
+
+    # The foundation's name for a write transaction; kept so callers read naturally.
+    connect = write
+
+    @contextmanager
+    def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
+        conn = self._connection()
+        if conn.in_transaction:  # nested block: part of the transaction already open in this thread
+            yield conn
+            return
+        try:
+            conn.execute(begin)
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as error:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            if isinstance(error, sqlite3.DatabaseError) and (store_error := as_store_error(error, self.path)):
+                raise store_error from error
             raise
-        finally:
-            conn.close()
+
+    def _connection(self) -> sqlite3.Connection:
+        """This thread's connection to the file, reopened if the file was replaced or the process forked."""
+        connections: dict[Path, tuple[sqlite3.Connection, int, int]] = _local.__dict__.setdefault("connections", {})
+        try:
+            inode = self.path.stat().st_ino
+        except OSError:
+            inode = -1
+        cached = connections.get(self.path)
+        if cached and cached[1] == os.getpid() and cached[2] == inode:
+            return cached[0]
+        if cached:
+            cached[0].close()
+        conn = _open_connection(self.path)
+        connections[self.path] = (conn, os.getpid(), self.path.stat().st_ino)
+        return conn
+
+    def insert_many(
+        self, table: str, columns: Sequence[str], rows: Iterable[Sequence], batch_rows: int = BULK_BATCH_ROWS
+    ) -> int:
+        """Insert many rows with executemany, `batch_rows` per transaction; return the number inserted.
+
+        Each batch is its own short transaction, so other writers (a job's progress, an alert) get
+        the lock between batches and readers keep reading throughout.
+        """
+        for name in (table, *columns):
+            check_identifier(name)
+        sql = f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' * len(columns))})"
+        inserted, batch = 0, []
+        for row in rows:
+            batch.append(row)
+            if len(batch) >= batch_rows:
+                inserted += self._insert_batch(sql, batch)
+                batch = []
+        if batch:
+            inserted += self._insert_batch(sql, batch)
+        return inserted
+
+    def _insert_batch(self, sql: str, batch: list[Sequence]) -> int:
+        with self.write() as conn:
+            conn.executemany(sql, batch)
+        return len(batch)
 
     def info(self) -> StoreInfo:
         """Schema version, journal mode, size and row counts."""
-        with self.connect() as conn:
+        with self.read() as conn:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
             mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
             names = [
@@ -89,11 +169,18 @@ def open_store(path: Path | None = None) -> Store:
             try:
                 migrate(conn)
             except sqlite3.DatabaseError as error:
-                raise _as_store_error(error, path) from error
+                if store_error := as_store_error(error, path):
+                    raise store_error from error
+                raise
             finally:
                 conn.close()
             _migrated.add(path)
     return Store(path)
+
+
+def read_only_uri(path: Path) -> str:
+    """A `file:` URI that opens `path` read-only, whatever characters (`#`, `?`, `%`) the path holds."""
+    return f"{path.absolute().as_uri()}?mode=ro"
 
 
 def _refuse_newer_schema(path: Path) -> None:
@@ -101,20 +188,21 @@ def _refuse_newer_schema(path: Path) -> None:
     if not path.exists():
         return
     try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        conn = sqlite3.connect(read_only_uri(path), uri=True)
         try:
             version = conn.execute("PRAGMA user_version").fetchone()[0]
         finally:
             conn.close()
     except sqlite3.DatabaseError as error:
-        raise _as_store_error(error, path) from error
+        raise (as_store_error(error, path) or StoreError(f"The database {path} failed: {error}.")) from error
     if version > LATEST_VERSION:
         raise newer_schema_error(version)
 
 
 def _open_connection(path: Path) -> sqlite3.Connection:
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None)
+        # Autocommit mode: transactions are the explicit BEGIN/COMMIT of Store.read() and Store.write().
+        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
         conn.row_factory = sqlite3.Row
         # WAL lets the dashboard read while a collector writes; busy_timeout makes writers queue.
         mode = conn.execute("PRAGMA journal_mode = WAL").fetchone()[0]
@@ -125,21 +213,29 @@ def _open_connection(path: Path) -> sqlite3.Connection:
         conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
         conn.execute("PRAGMA foreign_keys = ON")
         conn.execute("PRAGMA synchronous = NORMAL")
-        conn.isolation_level = "DEFERRED"
         return conn
     except sqlite3.DatabaseError as error:
-        raise _as_store_error(error, path) from error
+        raise (as_store_error(error, path) or StoreError(f"The database {path} failed: {error}.")) from error
 
 
-def _as_store_error(error: sqlite3.DatabaseError, path: Path) -> StoreError:
-    message = str(error)
-    if "not a database" in message or "malformed" in message:
+def as_store_error(error: sqlite3.DatabaseError, path: Path) -> StoreError | None:
+    """The user's sentence for a condition of the file or machine; None for a programming error."""
+    message = str(error).lower()
+    if any(marker in message for marker in _OPERATIONAL["damaged"]):
         return StoreError(
             f"The file {path} is not a readable Pitwall database (it may be damaged); "
             "move it aside to start a fresh one, or set PITWALL_HOME to another folder."
         )
-    if "locked" in message or "busy" in message:
+    if any(marker in message for marker in _OPERATIONAL["locked"]):
         return StoreError(f"The database {path} stayed locked by another process; try again in a moment.")
-    if "readonly" in message or "unable to open" in message:
+    if any(marker in message for marker in _OPERATIONAL["unwritable"]):
         return StoreError(f"Cannot write the database {path}; check the folder's permissions or set PITWALL_HOME.")
-    return StoreError(f"The database {path} failed: {message}.")
+    if any(marker in message for marker in _OPERATIONAL["full"]):
+        return StoreError(f"The disk holding {path} is full; free some space and try again.")
+    return None
+
+
+def check_identifier(name: str) -> None:
+    """Refuse anything but a plain identifier where a table or column name goes into SQL text."""
+    if not _IDENTIFIER.match(name):
+        raise ValueError(f"not a plain SQL identifier: {name!r}")

@@ -1,8 +1,13 @@
-"""The database schema as an ordered list of migrations; `PRAGMA user_version` records the last applied."""
+"""The database schema as an ordered list of migrations; `PRAGMA user_version` records the last applied.
+
+A migration is a whole SQL script (triggers included), a Python function (backfills,
+re-encryption), or both: the script first, then the function, in the same transaction.
+"""
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -15,7 +20,8 @@ class Migration:
 
     version: int
     description: str
-    sql: str
+    sql: str = ""
+    python: Callable[[sqlite3.Connection], None] | None = None
 
 
 MIGRATIONS: tuple[Migration, ...] = (
@@ -40,6 +46,82 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX eval_runs_by_kind ON eval_runs (kind, created_at);
         """,
     ),
+    Migration(
+        2,
+        "evaluation texts keyed by content hash",
+        """
+        -- Runs stored before this version have no hash (the text was never kept); they stay NULL.
+        ALTER TABLE eval_runs ADD COLUMN text_sha256 TEXT;
+        CREATE INDEX eval_runs_by_text ON eval_runs (kind, text_sha256);
+        """,
+    ),
+    Migration(
+        3,
+        "background jobs",
+        """
+        CREATE TABLE jobs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,
+            title TEXT NOT NULL,
+            params TEXT NOT NULL,
+            state TEXT NOT NULL CHECK (state IN
+                ('queued', 'running', 'succeeded', 'failed', 'cancelled', 'interrupted')),
+            resource TEXT NOT NULL,            -- jobs sharing a resource (e.g. model:cpu) share its cap
+            runner TEXT NOT NULL,              -- 'server' (any server's workers) or 'cli' (its own process)
+            owner TEXT,                        -- host:pid of the process running it
+            created_at REAL NOT NULL,
+            started_at REAL,
+            finished_at REAL,
+            heartbeat_at REAL,
+            progress_done INTEGER NOT NULL DEFAULT 0,
+            progress_total INTEGER NOT NULL DEFAULT 0,
+            progress_message TEXT NOT NULL DEFAULT '',
+            cancel_requested INTEGER NOT NULL DEFAULT 0,
+            result TEXT,                       -- JSON reference to what it made: {"eval_run": 12}
+            error TEXT,                        -- the one-sentence reason it failed
+            error_id TEXT                      -- the id under which the log holds the traceback
+        );
+        CREATE INDEX jobs_by_state ON jobs (state, resource);
+        CREATE INDEX jobs_by_kind ON jobs (kind, id);
+        -- A finished job keeps its outcome: no later write may move it back to queued or running.
+        CREATE TRIGGER jobs_finished_stay_finished
+        BEFORE UPDATE OF state ON jobs
+        WHEN OLD.state IN ('succeeded', 'failed', 'cancelled', 'interrupted') AND NEW.state != OLD.state
+        BEGIN
+            SELECT RAISE(ABORT, 'a finished job cannot change state');
+        END;
+        """,
+    ),
+    Migration(
+        4,
+        "alert states and their history",
+        """
+        CREATE TABLE alert_states (
+            rule TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,         -- the labels that tell one series from another, as JSON
+            state TEXT NOT NULL CHECK (state IN ('pending', 'firing')),
+            severity TEXT NOT NULL,
+            since REAL NOT NULL,               -- when it became pending (or firing)
+            fired_at REAL,
+            value REAL,
+            updated_at REAL NOT NULL,
+            PRIMARY KEY (rule, fingerprint)
+        );
+        CREATE TABLE alert_events (
+            id INTEGER PRIMARY KEY,
+            rule TEXT NOT NULL,
+            fingerprint TEXT NOT NULL,
+            status TEXT NOT NULL CHECK (status IN ('firing', 'resolved')),
+            severity TEXT NOT NULL,
+            value REAL,
+            threshold REAL,
+            message TEXT NOT NULL,
+            at REAL NOT NULL,
+            notified TEXT                      -- JSON: each notifier's outcome
+        );
+        CREATE INDEX alert_events_by_time ON alert_events (at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
@@ -59,8 +141,10 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
         for migration in migrations:
             if migration.version <= current:
                 continue
-            for statement in _statements(migration.sql):
+            for statement in sql_statements(migration.sql):
                 conn.execute(statement)
+            if migration.python is not None:
+                migration.python(conn)
             conn.execute(
                 "INSERT INTO schema_migrations (version, description, applied_at) VALUES (?, ?, ?)",
                 (migration.version, migration.description, datetime.now(UTC).isoformat()),
@@ -82,6 +166,30 @@ def newer_schema_error(found: int, known: int = LATEST_VERSION) -> StoreError:
     )
 
 
-def _statements(sql: str) -> list[str]:
-    """Split a migration into statements; executescript would commit our open transaction."""
-    return [part.strip() for part in sql.split(";") if part.strip()]
+def sql_statements(script: str) -> list[str]:
+    """Split a script into whole statements, as SQLite itself reads them.
+
+    `executescript` would commit the migration's open transaction, and splitting on every `;`
+    breaks a trigger body (`BEGIN ...; ...; END;`) or a `;` inside a string. SQLite's own
+    `complete_statement` tells where a statement really ends.
+    """
+    statements, buffer = [], ""
+    pieces = script.split(";")
+    for piece in pieces[:-1]:
+        buffer += piece + ";"
+        if sqlite3.complete_statement(buffer):
+            if _has_code(buffer):
+                statements.append(buffer.strip())
+            buffer = ""
+    buffer += pieces[-1]
+    if _has_code(buffer):  # the last statement may go without its `;`, as in sqlite3's shell
+        if not sqlite3.complete_statement(buffer + ";"):
+            raise ValueError(f"incomplete SQL statement at the end of a migration: {buffer.strip()[:80]!r}")
+        statements.append(buffer.strip())
+    return statements
+
+
+def _has_code(sql: str) -> bool:
+    """True when `sql` holds more than whitespace, `--` comments and semicolons."""
+    lines = [line.split("--", 1)[0] for line in sql.splitlines()]
+    return bool("".join(lines).replace(";", "").strip())

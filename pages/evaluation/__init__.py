@@ -2,21 +2,22 @@
 
 from __future__ import annotations
 
-import json
-
 import pandas as pd
 import streamlit as st
 
-from lib import config
+from lib import config, jsonsafe
 from lib.evaluation.figures import perplexity_history_figure, perplexity_windows_figure
-from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, PerplexityResult, compute_perplexity, require_text
-from lib.evaluation.runs import perplexity_from_run, perplexity_runs, save_perplexity_run
+from lib.evaluation.jobs import perplexity_params
+from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, PerplexityResult, require_text
+from lib.evaluation.runs import perplexity_from_run, perplexity_runs
+from lib.jobs import Job, submit
+from lib.jobs.inputs import stage_text
 from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
 from lib.store import open_store
 from lib.store.eval_runs import get_eval_run
 from lib.textfile import decode_text, read_text_file
 from pages.widgets.feedback import not_built_yet, shows_errors
-from pages.widgets.model import shared_model
+from pages.widgets.jobs import job_outcome, latest_finished, live_jobs
 
 SOURCES = ("Paste text", "Upload a file", "Demo help-centre article")
 
@@ -82,16 +83,35 @@ def _perplexity() -> None:
             help="auto: bfloat16 on GPUs and CPUs that run it natively, else float32.",
         )
     if st.button("Score", type="primary", icon=":material/play_arrow:", key="ppl_run"):
-        st.session_state.pop("ppl_last", None)  # a failed run must not leave the last result looking current
-        with shows_errors("Scoring"):
-            require_text(text)
-            store = open_store()  # a damaged database is reported before the slow part, not after
-            result = _score(text, spec, dtype, int(max_length) or None, int(stride) or None)
-            run = save_perplexity_run(store, result, name)
-            st.session_state["ppl_last"] = (run.id, result)
-    if "ppl_last" in st.session_state:
-        run_id, result = st.session_state["ppl_last"]
-        _show_result(result, run_id, "latest")
+        with shows_errors("Starting the run"):
+            _start_scoring(text, name, spec, dtype, int(max_length) or None, int(stride) or None)
+    st.subheader("Latest run", divider="gray")
+    live_jobs("perplexity", "ppl")
+    with shows_errors("Reading the latest run"):
+        job = latest_finished("perplexity")
+        if job is None:
+            st.caption("No run yet: pick a text and press Score. Runs go on while you switch pages or close the tab.")
+        else:
+            job_outcome(job, _show_job_result)
+
+
+def _start_scoring(text: str, name: str, spec: str, dtype: str, max_length: int | None, stride: int | None) -> None:
+    """Check what can be checked now, then queue the run as a job: it survives reruns and closed tabs."""
+    require_text(text)
+    open_store()  # a damaged database is reported now, not after minutes of scoring
+    path, digest = stage_text(text)
+    params = perplexity_params(path, digest, name, spec.strip(), dtype, max_length, stride)
+    job_id = submit("perplexity", params, f"Perplexity of {name}")
+    st.toast(f"Scoring {name} as job #{job_id}; it goes on if you leave this page.", icon=":material/play_arrow:")
+
+
+def _show_job_result(job: Job) -> None:
+    run_id = (job.result or {}).get("eval_run")
+    run = get_eval_run(open_store(), run_id) if run_id else None
+    if run is None:
+        st.warning(f"Job #{job.id} finished but its run #{run_id} is no longer stored.")
+        return
+    _show_result(perplexity_from_run(run), run.id, "latest", run.source)
 
 
 def _text_input(source: str) -> tuple[str, str]:
@@ -117,40 +137,24 @@ def _text_input(source: str) -> tuple[str, str]:
     return "", "help_centre.txt"
 
 
-def _score(text: str, spec: str, dtype: str, max_length: int | None, stride: int | None) -> PerplexityResult:
-    with st.status(f"Loading {spec}...", expanded=False) as status:
-        loaded = shared_model(spec.strip(), dtype)
-        status.update(
-            label=f"Loaded {loaded.info.model} on {loaded.info.device} ({loaded.info.dtype})", state="complete"
-        )
-    bar = st.progress(0.0, text="Scoring...")
-    result = compute_perplexity(
-        loaded,
-        text,
-        max_length,
-        stride,
-        progress=lambda done, total: bar.progress(done / total, text=f"Scoring window {done} of {total}"),
-    )
-    bar.empty()
-    return result
-
-
-def _show_result(result: PerplexityResult, run_id: int | None, place: str) -> None:
+def _show_result(result: PerplexityResult, run_id: int | None, place: str, source: str = "") -> None:
     """Tiles, window chart and download; `place` keeps widget keys apart when two tabs show one run."""
     tiles = st.columns(4)
     tiles[0].metric("Perplexity", f"{result.perplexity:.3f}")
     tiles[1].metric("Tokens scored", f"{result.tokens:,}")
     tiles[2].metric("Scoring time", f"{result.seconds:.2f} s")
-    tiles[3].metric("Throughput", f"{result.tokens_per_second:,.0f} tok/s")
+    rate = result.tokens_per_second
+    tiles[3].metric("Throughput", f"{rate:,.0f} tok/s" if rate else "too quick to time")
     st.caption(
-        f"{result.model} · {result.dtype} on {result.device} · {result.window_summary()}"
+        (f"{source} · " if source else "")
+        + f"{result.model} · {result.dtype} on {result.device} · {result.window_summary()}"
         + (f" · stored as run #{run_id}" if run_id else "")
     )
     if result.windows:
         st.plotly_chart(perplexity_windows_figure(result), key=f"ppl_windows_{place}_{run_id}")
     st.download_button(
         "Download result (JSON)",
-        json.dumps(result.to_dict(with_windows=True), indent=2),
+        jsonsafe.dumps(result.to_dict(with_windows=True), indent=2),
         file_name=f"perplexity-run-{run_id}.json",
         mime="application/json",
         icon=":material/download:",
@@ -172,6 +176,7 @@ def _history() -> None:
                     "when (UTC)": r.created_at,
                     "model": r.model,
                     "text": r.source,
+                    "text id": (r.text_sha256 or "unknown")[:12],
                     **_summary_columns(r.summary),
                 }
                 for r in runs
@@ -185,6 +190,7 @@ def _history() -> None:
                         "created_at": r.created_at,
                         "model": r.model,
                         "source": r.source,
+                        "text_sha256": r.text_sha256,
                         "perplexity": r.summary["perplexity"],
                     }
                     for r in runs
@@ -202,9 +208,9 @@ def _history() -> None:
 def _summary_columns(summary: dict) -> dict:
     return {
         "perplexity": round(summary["perplexity"], 3),
-        "tokens": summary["tokens"],
-        "tokens/s": summary["tokens_per_second"],
-        "window": f"{summary['max_length']}/{summary['stride']}",
-        "dtype": summary["dtype"],
-        "device": summary["device"],
+        "tokens": summary.get("tokens"),
+        "tokens/s": summary.get("tokens_per_second"),
+        "window": f"{summary.get('max_length')}/{summary.get('stride')}",
+        "dtype": summary.get("dtype"),
+        "device": summary.get("device"),
     }

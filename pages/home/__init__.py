@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from pathlib import Path
 
 import streamlit as st
 
 from lib import config
 from lib.errors import PitwallError
+from lib.jobs import list_jobs
+from lib.logs import log_unexpected, unexpected_sentence
 from lib.samples import write_samples
+from lib.settings import Settings, SettingsError, defaults, load_settings
+from lib.status import pit_wall
+from lib.store import open_store
+from pages.widgets.feedback import shows_errors
+from pages.widgets.jobs import live_jobs
 from pages.widgets.navigation import PAGE_TABLE, streamlit_page
 from pages.widgets.status import installation
+from pages.widgets.tiles import status_tile
 
 log = logging.getLogger("pitwall.ui")
 
@@ -20,27 +29,87 @@ log = logging.getLogger("pitwall.ui")
 def render() -> None:
     st.title(":material/flag: Pitwall")
     st.caption("Live telemetry and the calls that matter, for teams running LLMs in production.")
-    _page_cards()
+    _pit_wall()
+    st.subheader("Jobs", divider="gray")
+    live_jobs(None, "home")
+    _recent_jobs()
     st.divider()
     left, right = st.columns([1, 1], gap="large")
     with left:
         _installation_facts()
+        _settings()
     with right:
         _demo_data()
 
 
-def _page_cards() -> None:
-    entries = [e for e in PAGE_TABLE if e.url_path != "home"]
-    for column, entry in zip(st.columns(len(entries)), entries, strict=True):
-        with column.container(border=True):
-            st.markdown(f"**{entry.title}**")
-            st.caption(entry.question)
-            st.markdown(
-                ":green-badge[:material/check: ready]"
-                if entry.built
-                else ":gray-badge[:material/construction: not built yet]"
+def _pit_wall() -> None:
+    """One tile per area with its state, read cheaply from the store."""
+    with shows_errors("Reading the state of each area"):
+        tiles = {tile.area: tile for tile in pit_wall(open_store(), _settings_or_defaults())}
+        pages = {entry.url_path: streamlit_page(entry) for entry in PAGE_TABLE}
+        areas = [entry.url_path for entry in PAGE_TABLE if entry.url_path != "home"]
+        for column, area in zip(st.columns(len(areas)), areas, strict=True):
+            with column:
+                status_tile(tiles[area], pages[area])
+        for column, area in zip(st.columns(len(areas)), ["jobs", "alerts"], strict=False):
+            with column:
+                status_tile(tiles[area])
+
+
+def _settings_or_defaults() -> Settings:
+    """The settings; if the file is broken, say so once and carry on with the defaults."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        st.error(f"{error} Showing defaults until it is fixed.", icon=":material/settings_alert:")
+        return defaults()
+
+
+def _recent_jobs() -> None:
+    with shows_errors("Reading the job history"):
+        jobs = [job for job in list_jobs(open_store(), limit=15) if not job.active]
+        if not jobs:
+            return
+        with st.expander(f"Recent jobs ({len(jobs)})"):
+            st.dataframe(
+                [
+                    {
+                        "job": f"#{job.id}",
+                        "what": job.title,
+                        "state": job.state,
+                        "finished": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.finished_at or 0)),
+                        "took (s)": round(job.elapsed() or 0, 1),
+                        "result or reason": job.error or ", ".join(f"{k} #{v}" for k, v in (job.result or {}).items()),
+                    }
+                    for job in jobs
+                ],
+                hide_index=True,
+                width="stretch",
             )
-            st.page_link(streamlit_page(entry), label=f"Open {entry.title}", icon=":material/arrow_forward:")
+
+
+def _settings() -> None:
+    st.subheader("Settings")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        st.error(str(error), icon=":material/settings_alert:")
+        return
+    st.caption(
+        f"From `{settings.path}`, then the environment (`PITWALL_<SECTION>_<KEY>`). "
+        "Change one with `python -m lib settings set KEY VALUE`."
+    )
+    for warning in settings.warnings:
+        st.warning(warning, icon=":material/warning:")
+    with st.expander("Effective settings and where each came from"):
+        st.dataframe(
+            [
+                {"setting": row["key"], "value": str(row["value"]), "from": row["source"], "meaning": row["help"]}
+                for row in settings.to_dict()["settings"]
+            ],
+            hide_index=True,
+            width="stretch",
+        )
 
 
 def _installation_facts() -> None:
@@ -89,8 +158,9 @@ def _load_demo() -> None:
     except PitwallError as error:
         st.session_state["demo_error"] = str(error)
     except Exception as error:  # a callback's exception would replace the whole page
-        log.exception("writing the demo data failed")
-        st.session_state["demo_error"] = f"Writing the demo data failed unexpectedly ({type(error).__name__})."
+        st.session_state["demo_error"] = unexpected_sentence(
+            "Writing the demo data", error, log_unexpected(error, "writing the demo data", log)
+        )
 
 
 def _demo_summary(folder: Path, manifest_path: Path) -> None:

@@ -1,4 +1,4 @@
-"""How pages report failures: one sentence, never a traceback."""
+"""How pages report failures: one sentence, never a traceback; bugs carry an error id found in the log."""
 
 from __future__ import annotations
 
@@ -9,13 +9,14 @@ from contextlib import contextmanager
 import streamlit as st
 
 from lib.errors import PitwallError
+from lib.logs import log_unexpected, unexpected_sentence
 
 log = logging.getLogger("pitwall.ui")
 
 
 @contextmanager
 def shows_errors(action: str) -> Iterator[None]:
-    """Run a block; a PitwallError shows its sentence, anything else a short message (traceback to the log).
+    """Run a block; a PitwallError shows its sentence, anything else a sentence with an error id (traceback logged).
 
     Streamlit's own rerun/stop signals derive from BaseException, so they pass through untouched.
     """
@@ -24,12 +25,8 @@ def shows_errors(action: str) -> Iterator[None]:
     except PitwallError as error:
         st.error(str(error), icon=":material/error:")
     except Exception as error:
-        log.exception("%s failed", action)
-        st.error(
-            f"{action} failed unexpectedly ({type(error).__name__}); nothing was stored. "
-            "The server log has the details.",
-            icon=":material/error:",
-        )
+        error_id = log_unexpected(error, action, log)
+        st.error(unexpected_sentence(action, error, error_id), icon=":material/error:")
 
 
 def not_built_yet(area: str, will_hold: list[str]) -> None:

@@ -203,3 +203,96 @@ def test_the_cli_refuses_a_zero_window() -> None:
     assert result.returncode == 1
     assert "at least 2 tokens" in result.stderr
     assert_one_sentence_error(result.stderr)
+
+
+def test_token_ids_outside_the_vocabulary_never_reach_the_model(embedded_model, monkeypatch) -> None:
+    # On a GPU such an id is a device-side assert that poisons the CUDA context for the whole server,
+    # so it must be refused before the forward pass, not caught after it.
+    import torch
+
+    from lib.evaluation.perplexity import score_token_ids
+
+    calls = []
+    monkeypatch.setattr(embedded_model.model, "forward", lambda *a, **k: calls.append(1))
+    ids = torch.tensor([1, 2, 3, 49_152, 5])  # the vocabulary has 49,152 ids: 0 to 49,151
+    with pytest.raises(ModelError, match="beyond the model's vocabulary of 49,152"):
+        score_token_ids(embedded_model, ids, 4, 2)
+    assert calls == []
+
+
+def test_a_loss_that_overflows_is_refused_not_stored_as_infinity(embedded_model, monkeypatch) -> None:
+    from lib.evaluation import perplexity
+
+    monkeypatch.setattr(perplexity, "_nll_sum", lambda logits, targets: float("inf"))
+    with pytest.raises(ModelError, match=r"not a finite number .* score again in float32"):
+        compute_perplexity(embedded_model, TEXT, 128, 64)
+
+
+def test_stored_runs_open_whatever_fields_their_version_wrote() -> None:
+    from lib.evaluation.runs import perplexity_from_run
+    from lib.store.eval_runs import EvalRun
+
+    summary = {
+        "perplexity": 12.5, "tokens": 100, "seconds": 1.0, "tokens_per_second": 100.0, "dtype": "float32",
+        "device": "cpu", "model": "smollm2-135m", "max_length": 128, "stride": 64,
+        "bits_per_byte": 0.9, "mfu": None,  # fields a newer Pitwall adds
+    }  # fmt: skip
+    newer = perplexity_from_run(EvalRun(1, "perplexity", "2026-11-27T00:00:00", "m", "a.txt", summary))
+    assert newer.perplexity == 12.5
+    older = perplexity_from_run(EvalRun(2, "perplexity", "2026-11-27T00:00:00", "m", "a.txt", {"perplexity": 9.0}))
+    assert older.perplexity == 9.0 and older.tokens is None
+
+
+def test_the_history_keys_texts_by_content_not_by_file_name() -> None:
+    from lib.evaluation.figures import perplexity_history_figure
+
+    runs = [
+        {"id": 1, "created_at": "t1", "model": "m", "source": "article.txt", "text_sha256": "a" * 64, "perplexity": 9},
+        {"id": 2, "created_at": "t2", "model": "m", "source": "article.txt", "text_sha256": "b" * 64, "perplexity": 30},
+        {"id": 3, "created_at": "t3", "model": "m", "source": "renamed.txt", "text_sha256": "a" * 64, "perplexity": 9},
+    ]
+    traces = {trace.name: list(trace.x) for trace in perplexity_history_figure(runs).data}
+    assert traces == {"m · renamed.txt (aaaaaaaa)": ["#1", "#3"], "m · article.txt (bbbbbbbb)": ["#2"]}
+
+
+def test_a_terminal_run_is_a_job_whose_result_is_the_stored_run(embedded_model, tmp_path: Path) -> None:
+    text_file = tmp_path / "article.txt"
+    text_file.write_text(TEXT)
+    scored = run_cli("eval", "perplexity", "--file", str(text_file), "--max-length", "128", "--json")
+    assert scored.returncode == 0, scored.stderr
+    jobs = json.loads(run_cli("jobs", "list", "--json").stdout)
+    assert [(j["kind"], j["state"], j["runner"]) for j in jobs] == [("perplexity", "succeeded", "cli")]
+    run = json.loads(run_cli("eval", "run", str(jobs[0]["result"]["eval_run"]), "--json").stdout)
+    assert run["perplexity"] == pytest.approx(json.loads(scored.stdout)["perplexity"])
+    assert jobs[0]["progress_done"] == jobs[0]["progress_total"] == len(run["windows"])
+
+
+def test_jobs_cancel_stops_a_terminal_run_with_one_sentence_and_stores_nothing(embedded_model, tmp_path) -> None:
+    import subprocess
+    import sys
+    import time
+
+    from tests.helpers import ROOT
+
+    text_file = tmp_path / "long.txt"
+    text_file.write_text(help_centre_text(entries=80))
+    process = subprocess.Popen(
+        [sys.executable, "-m", "lib", "eval", "perplexity", "--file", str(text_file), "--max-length", "256",
+         "--stride", "16", "--dtype", "float32"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while True:
+        active = json.loads(run_cli("jobs", "list", "--active", "--json").stdout)
+        if active and active[0]["progress_done"] > 0:
+            break
+        assert process.poll() is None and time.monotonic() < deadline, process.communicate()
+        time.sleep(0.3)
+    assert active[0]["runner"] == "cli" and active[0]["progress_done"] < active[0]["progress_total"]
+    assert run_cli("jobs", "cancel", str(active[0]["id"])).returncode == 0
+    _, stderr = process.communicate(timeout=60)
+    assert process.returncode == 4
+    assert_one_sentence_error(stderr)
+    assert f"Job #{active[0]['id']} was stopped" in stderr
+    assert json.loads(run_cli("eval", "runs", "--json").stdout) == []
+    assert json.loads(run_cli("jobs", "show", str(active[0]["id"]), "--json").stdout)["state"] == "cancelled"

@@ -8,6 +8,8 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from lib import config
+from lib.errors import StoreError
+from lib.jobs import list_jobs, records, wait_for
 from lib.store import open_store
 from lib.store.eval_runs import list_eval_runs
 from pages.widgets.navigation import PAGE_TABLE
@@ -45,7 +47,7 @@ def test_loading_the_demo_data_shows_its_planted_problems(pitwall_home: Path) ->
     at.button[0].click().run()
     assert not at.exception
     assert (pitwall_home / "samples" / "support_conversations.jsonl").is_file()
-    problems = at.dataframe[0].value
+    problems = frame_with(at, "problem")
     assert "exact duplicate" in set(problems["problem"])
     assert len(at.get("download_button")) == 4
 
@@ -58,13 +60,32 @@ def test_a_damaged_database_is_reported_not_raised(pitwall_home: Path) -> None:
     assert any("not a readable Pitwall database" in e.value for e in at.error)
 
 
+def frame_with(at: AppTest, column: str):
+    """The page's table that has `column`."""
+    return next(frame.value for frame in at.dataframe if column in frame.value.columns)
+
+
 def score(at: AppTest, text: str, model: str = "smollm2-135m") -> AppTest:
+    """Fill the form and press Score; wait for the job it starts (if any), then draw the page again."""
+    before = job_ids()
     at.radio(key="ppl_source").set_value("Paste text")
     at.text_area(key="ppl_text").set_value(text)
     at.text_input(key="ppl_model").set_value(model)
     at.number_input(key="ppl_max_length").set_value(128)
     at.selectbox(key="ppl_dtype").set_value("float32")
-    return at.button(key="ppl_run").click().run(timeout=SLOW)
+    at = at.button(key="ppl_run").click().run(timeout=SLOW)
+    for job_id in job_ids() - before:
+        wait_for(job_id, timeout=SLOW)
+        at = at.run(timeout=SLOW)
+    return at
+
+
+def job_ids() -> set[int]:
+    """Ids of every stored job (none when the database is unreadable, as some tests make it)."""
+    try:
+        return {job.id for job in list_jobs(open_store())}
+    except StoreError:
+        return set()
 
 
 def test_perplexity_from_the_page_is_shown_stored_and_listed_after_a_restart(embedded_model) -> None:
@@ -109,9 +130,57 @@ def test_a_binary_upload_is_refused_with_a_sentence() -> None:
 def test_a_failed_run_does_not_leave_the_previous_result_on_screen(embedded_model) -> None:
     at = score(page_app("pages.evaluation").run(), "A perfectly ordinary sentence about the weather today. " * 5)
     assert at.tabs[0].metric
-    at = score(at, "")
+    at = score(at, "A perfectly ordinary sentence about the weather today.", model="./no/such/folder")
     assert not at.tabs[0].metric
-    assert any("The text is empty" in e.value for e in at.error)
+    assert any("failed at" in e.value and "does not exist" in e.value for e in at.error)
+
+
+def test_a_job_started_elsewhere_shows_live_and_can_be_stopped_from_the_page() -> None:
+    # As a run started in a terminal or another tab: the page finds it in the store, not in its session.
+    store = open_store()
+    job_id = records.insert_job(store, "perplexity", "Perplexity of notes.txt (terminal)", {}, "model:cpu", "cli")
+    assert records.try_claim(store, job_id, cap=1)
+    records.record_progress(store, job_id, 3, 12, "window 3 of 12")
+    at = page_app("pages.evaluation").run()
+    assert not at.exception
+    assert any("Perplexity of notes.txt (terminal)" in m.value for m in at.markdown)
+    assert any("started from a terminal" in c.value for c in at.caption)
+    stop = at.button(key=f"ppl_stop_{job_id}")
+    stop.click().run()
+    assert records.get_job(store, job_id).cancel_requested  # the terminal's run stops at its next window
+    assert at.button(key=f"ppl_stop_{job_id}").disabled
+
+
+def test_an_interrupted_run_says_so_instead_of_spinning_forever() -> None:
+    store = open_store()
+    job_id = records.insert_job(store, "perplexity", "Perplexity of big.txt", {}, "model:cpu")
+    assert records.try_claim(store, job_id, cap=1)
+    with store.write() as conn:  # its server was killed: the owner process no longer exists
+        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{records.HOST}:999999999", job_id))
+    at = page_app("pages.evaluation").run()
+    assert not at.exception
+    assert any("Interrupted" in w.value and "run it again" in w.value for w in at.warning)
+    assert records.get_job(store, job_id).state == "interrupted"
+
+
+def test_the_overview_shows_each_areas_state_and_the_settings_with_their_source(monkeypatch) -> None:
+    monkeypatch.setenv("PITWALL_JOBS_OTHER_JOBS", "6")
+    at = page_app("pages.home").run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    for title in ("GPU health", "Data quality", "Evaluation", "Latency", "Security", "Jobs", "Alerts"):
+        assert f"**{title}**" in text
+    assert "not built yet" in text and "no runs yet" in text
+    settings = frame_with(at, "setting")
+    row = settings[settings["setting"] == "jobs.other_jobs"].iloc[0]
+    assert (row["value"], row["from"]) == ("6", "environment")
+
+
+def test_the_overview_tile_shows_the_latest_perplexity(embedded_model) -> None:
+    score(page_app("pages.evaluation").run(), "The quick brown fox jumps over the lazy dog. " * 20)
+    run = list_eval_runs(open_store())[0]
+    at = page_app("pages.home").run()
+    assert any(f"perplexity {run.summary['perplexity']:.2f}" in m.value for m in at.markdown)
 
 
 def test_damaged_demo_files_are_reported_on_both_pages(pitwall_home: Path) -> None:

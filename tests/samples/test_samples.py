@@ -5,13 +5,15 @@ from __future__ import annotations
 import difflib
 import json
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from lib.samples import write_samples
-from tests.helpers import run_cli
+from tests.helpers import ROOT, run_cli
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 HTML = re.compile(r"<(p|div|a|br|html|b|script)\b", re.I)
@@ -123,3 +125,31 @@ def test_the_cli_writes_to_pitwall_home_by_default(pitwall_home: Path) -> None:
     result = run_cli("samples", "write")
     assert result.returncode == 0, result.stderr
     assert (pitwall_home / "samples" / "manifest.json").is_file()
+
+
+CONCURRENT_WRITER = """
+import sys
+from lib.samples import write_samples
+for _ in range(6):
+    write_samples(sys.argv[1], seed=int(sys.argv[2]))
+"""
+
+
+def test_two_writers_at_once_both_succeed_and_leave_one_seeds_files(tmp_path: Path) -> None:
+    # Two users pressing "Load demo data" together: with one fixed temporary name per file the
+    # writers renamed each other's files away and failed, or left files of two seeds side by side.
+    folder = tmp_path / "shared"
+    writers = [
+        subprocess.Popen(
+            [sys.executable, "-c", CONCURRENT_WRITER, str(folder), seed], cwd=ROOT, stderr=subprocess.PIPE, text=True
+        )
+        for seed in ("7", "8")
+    ]
+    for writer in writers:
+        _, stderr = writer.communicate(timeout=180)
+        assert writer.returncode == 0, stderr
+    seed = json.loads((folder / "manifest.json").read_text())["seed"]
+    reference = write_samples(tmp_path / "reference", seed=seed)
+    for name in ("support_conversations.jsonl", "support_conversations.csv", "help_centre.txt"):
+        assert (folder / name).read_bytes() == (Path(reference.folder) / name).read_bytes(), name
+    assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -12,8 +13,8 @@ import pytest
 from lib import config
 from lib.errors import StoreError
 from lib.store import open_store
-from lib.store.eval_runs import list_eval_runs
-from lib.store.migrations import LATEST_VERSION, MIGRATIONS, Migration, migrate
+from lib.store.eval_runs import insert_eval_run, list_eval_runs
+from lib.store.migrations import LATEST_VERSION, MIGRATIONS, Migration, migrate, sql_statements
 from tests.helpers import ROOT
 
 
@@ -103,3 +104,111 @@ def test_an_unwritable_home_gets_a_clear_error(tmp_path: Path, monkeypatch: pyte
     monkeypatch.setenv("PITWALL_HOME", str(blocker / "home"))
     with pytest.raises(StoreError, match="PITWALL_HOME"):
         open_store()
+
+
+def test_a_home_whose_name_holds_uri_characters_is_refused_cleanly(tmp_path: Path, monkeypatch) -> None:
+    # `file:{path}?mode=ro` unescaped read `q#1` as the file `q` plus a fragment: the guard opened (and
+    # created) a stray file `q`, and the newer database was switched to WAL before being refused.
+    home = tmp_path / "q#1"
+    home.mkdir()
+    monkeypatch.setenv("PITWALL_HOME", str(home))
+    conn = sqlite3.connect(home / "pitwall.db", isolation_level=None)
+    conn.execute(f"PRAGMA user_version = {LATEST_VERSION + 1}")
+    conn.close()
+    before = (home / "pitwall.db").read_bytes()
+    with pytest.raises(StoreError, match="newer Pitwall"):
+        open_store()
+    assert (home / "pitwall.db").read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["q#1"]
+    assert sorted(p.name for p in home.iterdir()) == ["pitwall.db"]  # no WAL files: it was never switched
+
+
+def test_a_home_with_uri_characters_works_as_any_other(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setenv("PITWALL_HOME", str(tmp_path / "runs?v=1 & 100%#2"))
+    insert_eval_run(open_store(), "perplexity", "m", "a.txt", {"perplexity": 3.0}, {})
+    from lib.store import db
+
+    db._migrated.clear()
+    assert [r.source for r in list_eval_runs(open_store())] == ["a.txt"]
+
+
+def test_each_thread_reuses_one_connection() -> None:
+    store = open_store()
+    with store.read() as first:
+        pass
+    with store.write() as second:
+        pass
+    assert first is second
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(store._connection()))
+    thread.start()
+    thread.join()
+    assert seen[0] is not first
+
+
+def test_a_programming_error_is_not_dressed_up_as_a_store_problem() -> None:
+    # "no such column" is a bug in our SQL, not a damaged or locked database: it keeps its type and
+    # traceback (for the log) instead of becoming a user-facing sentence blaming the file.
+    store = open_store()
+    with pytest.raises(sqlite3.OperationalError, match="no such column") as raised, store.read() as conn:
+        conn.execute("SELECT no_such_column FROM eval_runs")
+    assert not isinstance(raised.value, StoreError)
+    with store.read() as conn:  # the connection is still usable afterwards
+        assert conn.execute("SELECT COUNT(*) FROM eval_runs").fetchone()[0] == 0
+
+
+def test_a_failed_write_is_rolled_back() -> None:
+    store = open_store()
+    with pytest.raises(RuntimeError), store.write():
+        insert_eval_run(store, "perplexity", "m", "a.txt", {"perplexity": 1.0}, {})
+        raise RuntimeError("boom")
+    assert list_eval_runs(store) == []
+
+
+def test_a_migration_script_may_hold_triggers_and_semicolons_in_strings(tmp_path: Path) -> None:
+    script = """
+        CREATE TABLE notes (body TEXT, edits INTEGER DEFAULT 0);
+        -- a comment; with a semicolon
+        INSERT INTO notes (body) VALUES ('one; two');
+        CREATE TRIGGER count_edits AFTER UPDATE OF body ON notes
+        BEGIN
+            UPDATE notes SET edits = edits + 1 WHERE rowid = NEW.rowid;
+        END;
+    """
+    assert len(sql_statements(script)) == 3
+    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    migrate(conn, (MIGRATIONS[0], Migration(2, "notes", script)))
+    conn.execute("UPDATE notes SET body = 'three'")
+    assert conn.execute("SELECT body, edits FROM notes").fetchone() == ("three", 1)
+
+
+def test_a_python_migration_runs_in_the_same_transaction(tmp_path: Path) -> None:
+    def backfill(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE t SET doubled = value * 2")
+
+    def broken(conn: sqlite3.Connection) -> None:
+        conn.execute("UPDATE t SET doubled = 0")
+        raise ValueError("backfill failed half way")
+
+    conn = sqlite3.connect(tmp_path / "x.db", isolation_level=None)
+    first = (MIGRATIONS[0], Migration(2, "t", "CREATE TABLE t (value INTEGER); INSERT INTO t VALUES (21)"))
+    migrate(conn, first)
+    second = (*first, Migration(3, "doubled", "ALTER TABLE t ADD COLUMN doubled INTEGER", backfill))
+    migrate(conn, second)
+    assert conn.execute("SELECT doubled FROM t").fetchone() == (42,)
+    with pytest.raises(ValueError):
+        migrate(conn, (*second, Migration(4, "broken", "", broken)))
+    assert conn.execute("SELECT doubled FROM t").fetchone() == (42,)
+    assert conn.execute("PRAGMA user_version").fetchone()[0] == 3
+
+
+def test_bulk_insert_writes_every_row_in_batches() -> None:
+    store = open_store()
+    with store.write() as conn:
+        conn.execute("CREATE TABLE samples (ts REAL, gpu INTEGER, util REAL)")
+    rows = ((float(i), i % 8, i / 10) for i in range(25_001))  # a generator: nothing is held in memory
+    assert store.insert_many("samples", ["ts", "gpu", "util"], rows, batch_rows=10_000) == 25_001
+    with store.read() as conn:
+        assert tuple(conn.execute("SELECT COUNT(*), MAX(ts) FROM samples").fetchone()) == (25_001, 25_000.0)
+    with pytest.raises(ValueError, match="identifier"):
+        store.insert_many("samples; DROP TABLE eval_runs", ["ts"], [(1.0,)])

@@ -1,0 +1,322 @@
+"""Pitwall's settings: typed defaults, `$PITWALL_HOME/settings.toml`, and environment overrides.
+
+Precedence, lowest first: the default here, the settings file, the environment
+(`PITWALL_<SECTION>_<KEY>`, e.g. `PITWALL_JOBS_HEARTBEAT_SECONDS=5`). Secrets (webhook tokens,
+later the key ring) never go in settings.toml: they live in `secrets.toml` beside it, readable by
+its owner alone (0600), or in the environment. A bad value is refused with one sentence that
+names the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import stat
+import tomllib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from lib import config
+from lib.errors import PitwallError
+
+SETTINGS_FILE = "settings.toml"
+SECRETS_FILE = "secrets.toml"
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off"}
+
+
+class SettingsError(PitwallError):
+    """A setting cannot be read, parsed or accepted."""
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One setting: its dotted key, type, default, bounds and help."""
+
+    key: str
+    kind: type
+    default: Any
+    help: str
+    minimum: float | None = None
+    maximum: float | None = None
+    choices: tuple[str, ...] = ()
+    secret: bool = False
+    check: Callable[[Any], str | None] | None = None  # returns what is wrong, or None
+
+    @property
+    def env_var(self) -> str:
+        return "PITWALL_" + self.key.upper().replace(".", "_")
+
+
+def _url_problem(value: str) -> str | None:
+    if not value:
+        return None
+    parsed = urlparse(value)
+    if parsed.scheme not in ("http", "https") or not parsed.netloc:
+        return "must be an http:// or https:// URL, or empty to send no webhook"
+    return None
+
+
+SCHEMA: tuple[Setting, ...] = (
+    Setting("logging.level", str, "INFO", "Lowest level written to stderr and the log file.",
+            choices=("DEBUG", "INFO", "WARNING", "ERROR")),
+    Setting("logging.file_max_mb", int, 10, "Size at which the log file is rotated (MB).", minimum=1, maximum=1024),
+    Setting("logging.file_backups", int, 5, "Rotated log files kept.", minimum=0, maximum=100),
+    Setting("jobs.heartbeat_seconds", float, 2.0, "How often a running job says it is alive.", minimum=0.2,
+            maximum=60),
+    Setting("jobs.stale_after_seconds", float, 30.0,
+            "A running job silent this long (its process died) is shown as interrupted.", minimum=5, maximum=3600),
+    Setting("jobs.model_jobs_per_device", int, 1,
+            "Model jobs (perplexity, evaluation) run at once per device; more queue.", minimum=1, maximum=16),
+    Setting("jobs.other_jobs", int, 2, "Other jobs (profiling, load tests) run at once per kind; more queue.",
+            minimum=1, maximum=64),
+    Setting("jobs.keep_days", int, 30, "Finished jobs older than this are removed from the job list.", minimum=1),
+    Setting("alerts.webhook_url", str, "",
+            "POST alert notifications here as JSON (Slack-compatible `text` field); empty sends none.",
+            check=_url_problem),
+    Setting("alerts.webhook_token", str, "", "Bearer token sent with each webhook (a secret: secrets.toml or env).",
+            secret=True),
+    Setting("alerts.webhook_timeout_seconds", float, 5.0, "How long one webhook attempt may take.", minimum=0.1,
+            maximum=60),
+    Setting("alerts.webhook_retries", int, 3, "Further attempts after a failed webhook, with growing waits.",
+            minimum=0, maximum=10),
+    Setting("retention.raw_hours", float, 24.0, "Raw samples (1 Hz GPU metrics) kept this many hours.", minimum=1),
+    Setting("retention.rollup_days", float, 30.0, "One-minute rollups kept this many days.", minimum=1),
+    Setting("gpu.sample_interval_seconds", float, 1.0, "Seconds between GPU samples.", minimum=0.1, maximum=3600),
+    Setting("gpu.memory_warning_percent", float, 90.0, "GPU memory use that warns.", minimum=1, maximum=100),
+    Setting("gpu.memory_critical_percent", float, 97.0, "GPU memory use that is critical.", minimum=1, maximum=100),
+    Setting("gpu.temperature_margin_c", float, 5.0, "Warn this many degrees below the GPU's slowdown temperature.",
+            minimum=0, maximum=50),
+    Setting("latency.slo_ttft_ms", float, 1000.0, "Time to first token objective (ms).", minimum=1),
+    Setting("latency.slo_tpot_ms", float, 100.0, "Time per output token objective (ms).", minimum=0.1),
+    Setting("latency.slo_e2e_ms", float, 20000.0, "End-to-end latency objective (ms).", minimum=1),
+    Setting("latency.slo_target", float, 0.99, "Share of requests that must meet the objectives.", minimum=0.5,
+            maximum=0.99999),
+    Setting("evaluation.perplexity_warning_percent", float, 10.0,
+            "A rise in perplexity on the same text and model that warns.", minimum=0.1),
+    Setting("evaluation.perplexity_critical_percent", float, 25.0,
+            "A rise in perplexity on the same text and model that is critical.", minimum=0.1),
+    Setting("models.allowed", list, ["*"],
+            "Models users may load: names, hub ids or folders; * and ? are wildcards. [\"*\"] allows any."),
+)  # fmt: skip
+BY_KEY = {setting.key: setting for setting in SCHEMA}
+
+
+@dataclass(frozen=True)
+class Effective:
+    """A setting's value now and where it came from."""
+
+    key: str
+    value: Any
+    source: str  # default | file | secrets file | environment
+    help: str
+    secret: bool
+    env_var: str
+
+    def to_dict(self) -> dict:
+        shown = ("set" if self.value else "not set") if self.secret else self.value
+        return {"key": self.key, "value": shown, "source": self.source, "env_var": self.env_var, "help": self.help}
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting's effective value; `settings["jobs.heartbeat_seconds"]`."""
+
+    entries: dict[str, Effective]
+    path: Path
+    warnings: list[str] = field(default_factory=list)
+
+    def __getitem__(self, key: str) -> Any:
+        return self.entries[key].value
+
+    def to_dict(self) -> dict:
+        return {
+            "path": str(self.path),
+            "settings": [entry.to_dict() for entry in self.entries.values()],
+            "warnings": self.warnings,
+        }
+
+
+def settings_path() -> Path:
+    return config.pitwall_home() / SETTINGS_FILE
+
+
+def secrets_path() -> Path:
+    return config.pitwall_home() / SECRETS_FILE
+
+
+def load_settings() -> Settings:
+    """Read the files and the environment now; a bad value raises SettingsError naming its key."""
+    path, secrets = settings_path(), secrets_path()
+    from_file = _flatten(_read_toml(path), path)
+    from_secrets = _flatten(_read_toml(secrets), secrets)
+    warnings = []
+    for key in from_file:
+        if BY_KEY[key].secret:
+            raise SettingsError(
+                f"{path} holds the secret {key}; move it to {secrets} (readable by you alone) "
+                f"or to ${BY_KEY[key].env_var}."
+            )
+    for key in from_secrets:
+        if not BY_KEY[key].secret:
+            warnings.append(f"{key} is not a secret; it belongs in {path}, though it is read from {secrets} too.")
+    if secrets.exists() and secrets.stat().st_mode & (stat.S_IRWXG | stat.S_IRWXO):
+        warnings.append(f"{secrets} can be read by other users; run `chmod 600 {secrets}`.")
+    entries = {}
+    for setting in SCHEMA:
+        value, source = setting.default, "default"
+        if setting.key in from_file:
+            value, source = _coerce(setting, from_file[setting.key], f"{path}"), "file"
+        if setting.key in from_secrets:
+            value, source = _coerce(setting, from_secrets[setting.key], f"{secrets}"), "secrets file"
+        if setting.env_var in os.environ:
+            value, source = _coerce(setting, os.environ[setting.env_var], f"${setting.env_var}"), "environment"
+        entries[setting.key] = Effective(setting.key, value, source, setting.help, setting.secret, setting.env_var)
+    settings = Settings(entries, path, warnings)
+    _check_together(settings)
+    return settings
+
+
+def defaults() -> Settings:
+    """Every setting at its default: what a page falls back to while settings.toml is broken."""
+    entries = {s.key: Effective(s.key, s.default, "default", s.help, s.secret, s.env_var) for s in SCHEMA}
+    return Settings(entries, settings_path())
+
+
+def set_setting(key: str, text: str) -> Effective:
+    """Validate `text` for `key` and write it to settings.toml (or secrets.toml), keeping the file's comments."""
+    import tomlkit
+
+    setting = _known(key, "the command line")
+    value = _coerce(setting, text, "the command line")
+    path = secrets_path() if setting.secret else settings_path()
+    try:
+        document = tomlkit.parse(path.read_text(encoding="utf-8")) if path.exists() else tomlkit.document()
+    except (OSError, UnicodeDecodeError, tomlkit.exceptions.ParseError) as error:
+        raise SettingsError(f"Cannot read {path} ({error}); fix or remove it first.") from error
+    section, name = key.split(".", 1)
+    if section not in document:
+        document[section] = tomlkit.table()
+    document[section][name] = value
+    _write(path, tomlkit.dumps(document), private=setting.secret)
+    return load_settings().entries[key]  # also proves the file as a whole still loads
+
+
+def _known(key: str, origin: str) -> Setting:
+    if key not in BY_KEY:
+        close = difflib.get_close_matches(key, BY_KEY, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise SettingsError(
+            f"{origin} names an unknown setting '{key}'{hint}; `python -m lib settings show` lists them."
+        )
+    return BY_KEY[key]
+
+
+def _read_toml(path: Path) -> dict:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return {}
+    except (OSError, UnicodeDecodeError) as error:
+        raise SettingsError(f"Cannot read {path} ({error}); check its permissions or remove it.") from error
+    except tomllib.TOMLDecodeError as error:
+        raise SettingsError(f"{path} is not valid TOML ({error}); fix that line or remove the file.") from error
+
+
+def _flatten(document: dict, path: Path) -> dict[str, Any]:
+    flat = {}
+    for section, values in document.items():
+        if not isinstance(values, dict):
+            raise SettingsError(f"{path}: '{section}' must be a [section] of settings, not a single value.")
+        for name, value in values.items():
+            key = f"{section}.{name}"
+            _known(key, str(path))
+            flat[key] = value
+    return flat
+
+
+def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
+    """`raw` (TOML value or environment text) as the setting's type, within its bounds."""
+    where = f"{setting.key} (from {origin})"
+    value: Any
+    if setting.kind is bool:
+        text = str(raw).strip().lower()
+        if isinstance(raw, bool):
+            value = raw
+        elif text in TRUE_WORDS | FALSE_WORDS:
+            value = text in TRUE_WORDS
+        else:
+            raise SettingsError(f"{where} must be true or false, not {raw!r}.")
+    elif setting.kind in (int, float):
+        if isinstance(raw, bool):
+            raise SettingsError(f"{where} must be a number, not {raw!r}.")
+        try:
+            value = setting.kind(raw) if setting.kind is float else _as_int(raw)
+        except (TypeError, ValueError):
+            kind = "a whole number" if setting.kind is int else "a number"
+            raise SettingsError(f"{where} must be {kind}, not {raw!r}.") from None
+        if setting.minimum is not None and value < setting.minimum:
+            raise SettingsError(f"{where} must be at least {setting.minimum:g}, not {value!r}.")
+        if setting.maximum is not None and value > setting.maximum:
+            raise SettingsError(f"{where} must be at most {setting.maximum:g}, not {value!r}.")
+    elif setting.kind is list:
+        if isinstance(raw, str):
+            value = [part.strip() for part in raw.split(",") if part.strip()]
+        elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
+            value = list(raw)
+        else:
+            raise SettingsError(f"{where} must be a list of strings, not {raw!r}.")
+    else:
+        if not isinstance(raw, str):
+            raise SettingsError(f"{where} must be text, not {raw!r}.")
+        value = raw.strip()
+        if setting.choices:
+            value = value.upper() if all(c.isupper() for c in setting.choices) else value
+            if value not in setting.choices:
+                raise SettingsError(f"{where} must be one of {', '.join(setting.choices)}, not {raw!r}.")
+    if setting.check and (problem := setting.check(value)):
+        raise SettingsError(f"{where} {problem}.")
+    return value
+
+
+def _as_int(raw: Any) -> int:
+    if isinstance(raw, float) and not raw.is_integer():
+        raise ValueError(raw)
+    return int(raw)
+
+
+def _check_together(settings: Settings) -> None:
+    """Rules between settings, named by the keys involved."""
+    if settings["jobs.stale_after_seconds"] < 3 * settings["jobs.heartbeat_seconds"]:
+        raise SettingsError(
+            "jobs.stale_after_seconds must be at least 3 x jobs.heartbeat_seconds, "
+            "or live jobs would be marked interrupted between two heartbeats."
+        )
+    if settings["gpu.memory_critical_percent"] < settings["gpu.memory_warning_percent"]:
+        raise SettingsError("gpu.memory_critical_percent must not be below gpu.memory_warning_percent.")
+    if settings["evaluation.perplexity_critical_percent"] < settings["evaluation.perplexity_warning_percent"]:
+        raise SettingsError(
+            "evaluation.perplexity_critical_percent must not be below evaluation.perplexity_warning_percent."
+        )
+
+
+def _write(path: Path, text: str, private: bool = False) -> None:
+    """Replace the file atomically (a crash never leaves half a file); `private` makes it owner-only (0600)."""
+    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            handle.write(text)
+        if private:
+            os.chmod(temporary, 0o600)  # the umask cannot widen it, but a leftover file might have been wider
+        os.replace(temporary, path)
+    except OSError as error:
+        raise SettingsError(
+            f"Cannot write {path} ({error.strerror or error}); check the folder's permissions."
+        ) from error
+    finally:
+        temporary.unlink(missing_ok=True)
