@@ -31,7 +31,7 @@ def render() -> None:
     st.caption("Live telemetry and the calls that matter, for teams running LLMs in production.")
     _pit_wall()
     st.subheader("Jobs", divider="gray")
-    live_jobs(None, "home")
+    live_jobs(None, "home", "Nothing running. Long work (scoring a text, profiling a dataset) shows here live.")
     _recent_jobs()
     st.divider()
     left, right = st.columns([1, 1], gap="large")

@@ -42,7 +42,7 @@ def active_jobs(kind: str | None = None) -> list[Job]:
     return sorted(list_jobs(store, kind, ACTIVE), key=lambda job: job.id)
 
 
-def live_jobs(kind: str | None, key: str) -> None:
+def live_jobs(kind: str | None, key: str, idle_note: str = "") -> None:
     """Progress cards for active jobs of `kind` (None: any kind), refreshed in place; reruns the page when one ends."""
     seen_key = f"{key}_jobs_seen"
     with shows_errors("Reading the jobs"):
@@ -61,6 +61,8 @@ def live_jobs(kind: str | None, key: str) -> None:
                     st.rerun(scope="app")
                 for job in jobs:
                     job_card(job, key)
+                if not jobs and idle_note:
+                    st.caption(idle_note)
 
         cards()
 
@@ -96,7 +98,7 @@ def job_outcome(job: Job, show_result: Callable[[Job], None]) -> None:
     elif job.state == CANCELLED:
         st.warning(f"**{job.title}** was stopped at {when}. {job.error or ''}", icon=":material/stop_circle:")
     elif job.state == INTERRUPTED:
-        st.warning(f"**{job.title}**: {job.error}", icon=":material/power_off:")
+        st.warning(f"**{job.title}** (noticed at {when}): {job.error}", icon=":material/power_off:")
 
 
 def latest_finished(kind: str) -> Job | None:

@@ -18,7 +18,7 @@ def status_tile(tile: AreaStatus, page: st.Page | None = None) -> None:
     """One bordered tile: badge, headline, detail, age, and the page link."""
     with st.container(border=True, height="stretch"):
         st.markdown(f"**{tile.title}** &nbsp; {BADGES[tile.state]}")
-        st.markdown(f"### {tile.headline}")
+        st.markdown(f"#### {tile.headline}")
         st.caption(tile.detail + (f" · {ago(tile.updated_at)}" if tile.updated_at else ""))
         if page is not None:
             st.page_link(page, label=f"Open {tile.title}", icon=":material/arrow_forward:")

@@ -33,8 +33,13 @@ def free_port() -> int:
 
 
 @contextmanager
-def dashboard_server(home: Path, plain_streamlit_run: bool = False) -> Iterator[str]:
-    """Start a fresh server as `make run` does (or by plain `streamlit run`); yield its URL; stop it after."""
+def dashboard_server(
+    home: Path, plain_streamlit_run: bool = False, started: list[subprocess.Popen] | None = None
+) -> Iterator[str]:
+    """Start a fresh server as `make run` does (or by plain `streamlit run`); yield its URL; stop it after.
+
+    `started` receives the server's process, for tests that kill it.
+    """
     port = free_port()
     log = (home.parent / f"streamlit-{port}.log").open("w")
     launcher = [sys.executable, "-m", "streamlit", "run"] if plain_streamlit_run else [sys.executable]
@@ -43,6 +48,8 @@ def dashboard_server(home: Path, plain_streamlit_run: bool = False) -> Iterator[
         cwd=ROOT, stdout=log, stderr=subprocess.STDOUT, env={**os.environ, "PITWALL_HOME": str(home)},
     )  # fmt: skip
     url = f"http://127.0.0.1:{port}"
+    if started is not None:
+        started.append(process)
     try:
         deadline = time.monotonic() + 60
         while True:
