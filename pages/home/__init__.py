@@ -10,6 +10,7 @@ from pathlib import Path
 import streamlit as st
 
 from lib import config
+from lib.alerts import active_alerts, alert_history, send_test_notification
 from lib.errors import PitwallError
 from lib.jobs import list_jobs
 from lib.logs import log_unexpected, unexpected_sentence
@@ -33,6 +34,8 @@ def render() -> None:
     st.subheader("Jobs", divider="gray")
     live_jobs(None, "home", "Nothing running. Long work (scoring a text, profiling a dataset) shows here live.")
     _recent_jobs()
+    st.subheader("Alerts", divider="gray")
+    _alerts()
     st.divider()
     left, right = st.columns([1, 1], gap="large")
     with left:
@@ -86,6 +89,58 @@ def _recent_jobs() -> None:
                 hide_index=True,
                 width="stretch",
             )
+
+
+def _alerts() -> None:
+    """What fires now, the latest changes, and a way to check that notifications arrive."""
+    with shows_errors("Reading the alerts"):
+        store = open_store()
+        active = active_alerts(store)
+        if active:
+            st.dataframe(
+                [
+                    {
+                        "alert": alert["rule"],
+                        "series": ", ".join(f"{k}={v}" for k, v in alert["labels"].items()),
+                        "state": alert["state"],
+                        "severity": alert["severity"],
+                        "value": alert["value"],
+                        "since": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(alert["since"])),
+                    }
+                    for alert in active
+                ],
+                hide_index=True,
+                width="stretch",
+            )
+        else:
+            st.caption("No alert is firing or pending. The GPU and latency pages add their rules here.")
+        history = alert_history(store, limit=20)
+        if history:
+            with st.expander(f"Latest alert changes ({len(history)})"):
+                st.dataframe(
+                    [
+                        {
+                            "when": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at)),
+                            "status": event.status,
+                            "severity": event.severity,
+                            "message": event.message,
+                            "notified": ", ".join(f"{k}: {v}" for k, v in event.notified.items()),
+                        }
+                        for event in history
+                    ],
+                    hide_index=True,
+                    width="stretch",
+                )
+    if st.button("Send a test notification", icon=":material/notifications:", key="alerts_test"):
+        with shows_errors("Sending the test notification"):
+            outcome = send_test_notification(load_settings())
+            failed = {name: result for name, result in outcome.items() if result != "sent"}
+            if failed:
+                st.error("; ".join(f"{name}: {result}" for name, result in failed.items()), icon=":material/error:")
+            elif "webhook" not in " ".join(outcome):
+                st.info("Sent to the log only: set alerts.webhook_url to notify a channel.", icon=":material/info:")
+            else:
+                st.success(f"Delivered: {', '.join(outcome)}.", icon=":material/check:")
 
 
 def _settings() -> None:

@@ -204,3 +204,21 @@ def test_a_damaged_database_stops_scoring_before_it_starts(pitwall_home: Path) -
     assert not at.exception
     assert any("not a readable Pitwall database" in e.value for e in at.tabs[0].error)
     assert not at.tabs[0].metric
+
+
+def test_the_overview_lists_firing_alerts_and_sends_a_test_notification(monkeypatch) -> None:
+    from lib.alerts import AlertRule, Observation, evaluate
+    from tests.alerts.test_notifiers import Receiver
+
+    rule = AlertRule("gpu-memory", "gpu.memory_percent", ">", 95.0, severity="critical", summary="GPU {gpu} memory")
+    evaluate(open_store(), rule, [Observation({"gpu": "0"}, 98.5)], notifiers=[])
+    with Receiver() as receiver:
+        monkeypatch.setenv("PITWALL_ALERTS_WEBHOOK_URL", receiver.url)
+        at = page_app("pages.home").run()
+        assert not at.exception
+        alerts = frame_with(at, "alert")
+        assert list(alerts["alert"]) == ["gpu-memory"] and list(alerts["state"]) == ["firing"]
+        assert any("1 firing" in m.value for m in at.markdown)  # the Alerts tile turns critical
+        at.button(key="alerts_test").click().run()
+        assert any("Delivered" in s.value and "webhook" in s.value for s in at.success)
+        assert len(receiver.requests) == 1 and "test notification" in receiver.requests[0]["body"]["text"]
