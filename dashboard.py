@@ -14,7 +14,8 @@ from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib.jobs import ensure_runner, stop_runner
-from lib.logs import log, log_unexpected, setup_logging, unexpected_sentence
+from lib.logs import log, setup_logging
+from pages.widgets.feedback import report_script_error
 
 
 @asynccontextmanager
@@ -28,14 +29,7 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     log.info("Pitwall server stopped")
 
 
-def on_script_error(error: Exception) -> bool:
-    """A page's unexpected exception: one sentence with an error id on the page, the traceback in the log."""
-    error_id = log_unexpected(error, "a page")
-    st.error(unexpected_sentence("This page", error, error_id), icon=":material/error:")
-    return True  # no traceback in the browser
-
-
-app = st.App(__file__, lifespan=lifespan, on_script_error=on_script_error)
+app = st.App(__file__, lifespan=lifespan, on_script_error=report_script_error)
 
 
 def serve(argv: list[str]) -> None:

@@ -36,3 +36,11 @@ def test_the_store_never_holds_invalid_json() -> None:
         raw = conn.execute("SELECT summary FROM eval_runs WHERE id = ?", (run.id,)).fetchone()[0]
     assert strict(raw)["tokens_per_second"] is None
     assert get_eval_run(store, run.id).summary["null_reasons"] == {"tokens_per_second": "infinite"}
+
+
+def test_the_cli_prints_strict_json(capsys) -> None:
+    from lib.output import emit
+
+    emit({"tokens_per_second": math.inf, "perplexity": 4.2}, True, str)
+    printed = strict(capsys.readouterr().out)
+    assert printed["tokens_per_second"] is None and printed["perplexity"] == 4.2

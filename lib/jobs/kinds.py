@@ -25,6 +25,7 @@ class JobKind:
     label: str
     executor: str = THREAD  # a thread for work that releases the GIL (torch, I/O); a process for pure Python
     uses_model: bool = False  # model jobs share one cap per device, so two users cannot exhaust a GPU together
+    page: str = ""  # URL path of the page that shows its results
 
     def function(self) -> Callable[..., Any]:
         module, name = self.target.split(":")
@@ -51,4 +52,10 @@ def known_kinds() -> list[JobKind]:
     return list(_KINDS.values())
 
 
-register(JobKind("perplexity", "lib.evaluation.jobs:perplexity_job", "Perplexity", uses_model=True))
+def page_of(kind_name: str) -> str:
+    """The URL path of the page showing results of this kind ("" when none does)."""
+    kind = _KINDS.get(kind_name)
+    return kind.page if kind else ""
+
+
+register(JobKind("perplexity", "lib.evaluation.jobs:perplexity_job", "Perplexity", uses_model=True, page="evaluation"))

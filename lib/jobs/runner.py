@@ -22,6 +22,7 @@ from lib import config
 from lib.errors import PitwallError
 from lib.jobs import records
 from lib.jobs.execute import execute
+from lib.jobs.inputs import prune_inputs
 from lib.jobs.kinds import PROCESS, JobKind, get_kind, register
 from lib.jobs.model import CANCELLED, CLI, FAILED, FINISHED, RUNNING, SERVER, Job, JobCancelled
 from lib.settings import Settings, load_settings
@@ -166,6 +167,7 @@ class JobRunner:
         if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_SECONDS:
             self._last_housekeeping = time.monotonic()
             records.prune_finished(store, settings["jobs.keep_days"])
+            prune_inputs()
         self._workers = {job_id: t for job_id, t in self._workers.items() if t.is_alive()}
         for job in records.queued_server_jobs(store):
             if self._stopping.is_set():

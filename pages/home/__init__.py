@@ -13,6 +13,7 @@ from lib import config
 from lib.alerts import active_alerts, alert_history, send_test_notification
 from lib.errors import PitwallError
 from lib.jobs import list_jobs
+from lib.jobs.kinds import page_of
 from lib.logs import log_unexpected, unexpected_sentence
 from lib.samples import write_samples
 from lib.settings import Settings, SettingsError, defaults, load_settings
@@ -83,11 +84,13 @@ def _recent_jobs() -> None:
                         "finished": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.finished_at or 0)),
                         "took (s)": round(job.elapsed() or 0, 1),
                         "result or reason": job.error or ", ".join(f"{k} #{v}" for k, v in (job.result or {}).items()),
+                        "open": f"/{page_of(job.kind)}" if page_of(job.kind) else None,
                     }
                     for job in jobs
                 ],
                 hide_index=True,
                 width="stretch",
+                column_config={"open": st.column_config.LinkColumn("open", display_text="open page")},
             )
 
 
@@ -199,6 +202,7 @@ def _demo_data() -> None:
         "Reload demo data" if present else "Load demo data",
         type="secondary" if present else "primary",
         on_click=_load_demo,  # a callback runs before the page is drawn, so the page shows the new state
+        key="demo_load",
         help=f"Writes the demo files to {folder}; the same seed always writes the same data.",
     )
     if error := st.session_state.pop("demo_error", None):

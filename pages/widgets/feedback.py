@@ -29,6 +29,13 @@ def shows_errors(action: str) -> Iterator[None]:
         st.error(unexpected_sentence(action, error, error_id), icon=":material/error:")
 
 
+def report_script_error(error: Exception) -> bool:
+    """The app's last line of defence (st.App's on_script_error): a sentence with an error id, the traceback logged."""
+    error_id = log_unexpected(error, "a page", log)
+    st.error(unexpected_sentence("This page", error, error_id), icon=":material/error:")
+    return True  # no traceback in the browser
+
+
 def not_built_yet(area: str, will_hold: list[str]) -> None:
     """A plain statement that this part of the app does not exist yet, and what it will hold."""
     st.info(f"**{area} is not built yet.** This page will hold:", icon=":material/construction:")

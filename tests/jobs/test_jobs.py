@@ -223,3 +223,18 @@ def test_the_cli_explains_what_cannot_be_done() -> None:
     assert again.returncode == 1 and "already ended (succeeded)" in again.stderr
     text = run_cli("jobs", "list").stdout
     assert f"#{done.id}" in text and "succeeded" in text and "Quick" in text
+
+
+def test_staged_inputs_are_kept_by_content_and_pruned_when_unused() -> None:
+    import os as os_module
+
+    from lib.jobs.inputs import prune_inputs, stage_text
+
+    first, digest = stage_text("the same text")
+    again, same = stage_text("the same text")
+    other, _ = stage_text("another text")
+    assert (first, digest) == (again, same) and first != other
+    old = time.time() - 8 * 86_400
+    os_module.utime(other, (old, old))
+    assert prune_inputs() == 1
+    assert first.exists() and not other.exists()

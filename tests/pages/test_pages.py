@@ -44,7 +44,7 @@ def test_the_dashboard_opens_on_the_overview() -> None:
 
 def test_loading_the_demo_data_shows_its_planted_problems(pitwall_home: Path) -> None:
     at = page_app("pages.home").run()
-    at.button[0].click().run()
+    at.button(key="demo_load").click().run()
     assert not at.exception
     assert (pitwall_home / "samples" / "support_conversations.jsonl").is_file()
     problems = frame_with(at, "problem")
@@ -222,3 +222,28 @@ def test_the_overview_lists_firing_alerts_and_sends_a_test_notification(monkeypa
         at.button(key="alerts_test").click().run()
         assert any("Delivered" in s.value and "webhook" in s.value for s in at.success)
         assert len(receiver.requests) == 1 and "test notification" in receiver.requests[0]["body"]["text"]
+
+
+def test_an_error_no_page_caught_is_one_sentence_with_the_id_of_its_logged_traceback() -> None:
+    # dashboard.py hands this to st.App(on_script_error=...): the last line of defence for every page.
+    from lib.logs import log_path
+
+    script = (
+        "from pages.widgets.feedback import report_script_error\n"
+        "try:\n    {}['gpu']\nexcept KeyError as error:\n    report_script_error(error)\n"
+    )
+    at = AppTest.from_string(script, default_timeout=30).run()
+    assert not at.exception
+    sentence = at.error[0].value
+    assert "This page failed unexpectedly (KeyError)" in sentence and "Traceback" not in sentence
+    error_id = sentence.rsplit("error id ", 1)[1].rstrip(".")
+    assert f"[error {error_id}] a page failed" in log_path().read_text()
+
+
+def test_the_dashboard_hands_page_errors_to_the_handler() -> None:
+    import ast
+
+    tree = ast.parse((ROOT / "dashboard.py").read_text())
+    app = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "app")
+    keywords = {k.arg: ast.unparse(k.value) for k in app.value.keywords}
+    assert keywords["on_script_error"] == "report_script_error" and keywords["lifespan"] == "lifespan"
