@@ -10,6 +10,7 @@ names the key and where it came from.
 from __future__ import annotations
 
 import difflib
+import math
 import os
 import stat
 import tomllib
@@ -21,6 +22,7 @@ from urllib.parse import urlparse
 
 from lib import config
 from lib.errors import PitwallError
+from lib.urls import display_url
 
 SETTINGS_FILE = "settings.toml"
 SECRETS_FILE = "secrets.toml"
@@ -43,7 +45,8 @@ class Setting:
     minimum: float | None = None
     maximum: float | None = None
     choices: tuple[str, ...] = ()
-    secret: bool = False
+    secret: bool = False  # kept out of settings.toml, and never shown
+    sensitive: bool = False  # shown shortened (a webhook URL carries its token in the path)
     check: Callable[[Any], str | None] | None = None  # returns what is wrong, or None
 
     @property
@@ -76,7 +79,7 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("jobs.keep_days", int, 30, "Finished jobs older than this are removed from the job list.", minimum=1),
     Setting("alerts.webhook_url", str, "",
             "POST alert notifications here as JSON (Slack-compatible `text` field); empty sends none.",
-            check=_url_problem),
+            check=_url_problem, sensitive=True),
     Setting("alerts.webhook_token", str, "", "Bearer token sent with each webhook (a secret: secrets.toml or env).",
             secret=True),
     Setting("alerts.webhook_timeout_seconds", float, 5.0, "How long one webhook attempt may take.", minimum=0.1,
@@ -118,6 +121,8 @@ class Effective:
 
     def to_dict(self) -> dict:
         shown = ("set" if self.value else "not set") if self.secret else self.value
+        if BY_KEY[self.key].sensitive and self.value:
+            shown = display_url(str(self.value))
         return {"key": self.key, "value": shown, "source": self.source, "env_var": self.env_var, "help": self.help}
 
 
@@ -241,6 +246,8 @@ def _flatten(document: dict, path: Path) -> dict[str, Any]:
 def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
     """`raw` (TOML value or environment text) as the setting's type, within its bounds."""
     where = f"{setting.key} (from {origin})"
+    hide = setting.secret or setting.sensitive  # the sentence goes to screens and logs: never echo the value
+    shown = "the value given" if hide else repr(raw)
     value: Any
     if setting.kind is bool:
         text = str(raw).strip().lower()
@@ -249,34 +256,36 @@ def _coerce(setting: Setting, raw: Any, origin: str) -> Any:
         elif text in TRUE_WORDS | FALSE_WORDS:
             value = text in TRUE_WORDS
         else:
-            raise SettingsError(f"{where} must be true or false, not {raw!r}.")
+            raise SettingsError(f"{where} must be true or false, not {shown}.")
     elif setting.kind in (int, float):
         if isinstance(raw, bool):
-            raise SettingsError(f"{where} must be a number, not {raw!r}.")
+            raise SettingsError(f"{where} must be a number, not {shown}.")
         try:
             value = setting.kind(raw) if setting.kind is float else _as_int(raw)
         except (TypeError, ValueError):
             kind = "a whole number" if setting.kind is int else "a number"
-            raise SettingsError(f"{where} must be {kind}, not {raw!r}.") from None
+            raise SettingsError(f"{where} must be {kind}, not {shown}.") from None
+        if not math.isfinite(value):  # nan passes every comparison, inf every minimum
+            raise SettingsError(f"{where} must be a finite number, not {shown}.")
         if setting.minimum is not None and value < setting.minimum:
-            raise SettingsError(f"{where} must be at least {setting.minimum:g}, not {value!r}.")
+            raise SettingsError(f"{where} must be at least {setting.minimum:g}, not {shown if hide else repr(value)}.")
         if setting.maximum is not None and value > setting.maximum:
-            raise SettingsError(f"{where} must be at most {setting.maximum:g}, not {value!r}.")
+            raise SettingsError(f"{where} must be at most {setting.maximum:g}, not {shown if hide else repr(value)}.")
     elif setting.kind is list:
         if isinstance(raw, str):
             value = [part.strip() for part in raw.split(",") if part.strip()]
         elif isinstance(raw, list) and all(isinstance(item, str) for item in raw):
             value = list(raw)
         else:
-            raise SettingsError(f"{where} must be a list of strings, not {raw!r}.")
+            raise SettingsError(f"{where} must be a list of strings, not {shown}.")
     else:
         if not isinstance(raw, str):
-            raise SettingsError(f"{where} must be text, not {raw!r}.")
+            raise SettingsError(f"{where} must be text, not {shown}.")
         value = raw.strip()
         if setting.choices:
             value = value.upper() if all(c.isupper() for c in setting.choices) else value
             if value not in setting.choices:
-                raise SettingsError(f"{where} must be one of {', '.join(setting.choices)}, not {raw!r}.")
+                raise SettingsError(f"{where} must be one of {', '.join(setting.choices)}, not {shown}.")
     if setting.check and (problem := setting.check(value)):
         raise SettingsError(f"{where} {problem}.")
     return value

@@ -112,3 +112,23 @@ def test_the_cli_refuses_a_bad_value_in_one_sentence() -> None:
     assert result.returncode == 1
     assert "latency.slo_target" in result.stderr and "at most" in result.stderr
     assert_one_sentence_error(result.stderr)
+
+
+@pytest.mark.parametrize("value", ["nan", "inf", "-inf"])
+def test_numbers_that_are_not_finite_are_refused(monkeypatch, value: str) -> None:
+    # nan passes every bound check: a nan heartbeat made the heartbeat thread spin, a nan limit never fires.
+    monkeypatch.setenv("PITWALL_JOBS_HEARTBEAT_SECONDS", value)
+    with pytest.raises(SettingsError, match="must be a finite number"):
+        load_settings()
+
+
+def test_a_webhook_url_is_shown_without_the_token_in_its_path() -> None:
+    url = "https://hooks.slack.com/services/T000/B000/XXXXSECRETXXXX"
+    set_setting("alerts.webhook_url", url)
+    settings = load_settings()
+    assert settings["alerts.webhook_url"] == url  # used whole
+    shown = json.dumps(settings.to_dict(), ensure_ascii=False)
+    assert "XXXXSECRETXXXX" not in shown and "https://hooks.slack.com/…" in shown
+    with pytest.raises(SettingsError) as raised:
+        set_setting("alerts.webhook_url", "ftp://files.example/SECRET-PATH")
+    assert "SECRET-PATH" not in str(raised.value)

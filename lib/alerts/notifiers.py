@@ -15,6 +15,7 @@ from urllib.parse import unquote, urlsplit, urlunsplit
 
 from lib import jsonsafe
 from lib.errors import PitwallError, first_line
+from lib.urls import display_url
 
 if TYPE_CHECKING:
     from lib.alerts.engine import AlertEvent
@@ -214,21 +215,6 @@ def webhook_payload(event: AlertEvent) -> dict:
 def iso_utc(timestamp: float) -> str:
     """`2024-05-01T12:00:00Z`: a Unix time as ISO-8601 in UTC."""
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def display_url(url: str) -> str:
-    """`url` without credentials (user:password@) or query string, which may carry secrets."""
-    try:
-        parts = urlsplit(url)
-        host = parts.hostname or ""
-        if ":" in host:
-            host = f"[{host}]"
-        port = parts.port
-    except ValueError:
-        return "(an unreadable URL)"
-    if port:
-        host = f"{host}:{port}"
-    return urlunsplit((parts.scheme, host, parts.path, "…" if parts.query else "", ""))
 
 
 def _split_credentials(url: str) -> tuple[str, str]:

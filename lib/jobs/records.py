@@ -11,6 +11,7 @@ import os
 import socket
 import time
 from collections.abc import Iterable
+from pathlib import Path
 
 from lib import jsonsafe
 from lib.jobs.model import (
@@ -30,8 +31,17 @@ HOST = socket.gethostname()
 
 
 def this_owner() -> str:
-    """host:pid of this process, as recorded on the jobs it runs."""
-    return f"{HOST}:{os.getpid()}"
+    """host:pid:start of this process, as recorded on the jobs it runs (the start time tells a reused pid apart)."""
+    return f"{HOST}:{os.getpid()}:{process_start(os.getpid())}"
+
+
+def process_start(pid: int) -> str:
+    """When the process started, in clock ticks since boot (Linux); "" where /proc cannot tell."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return ""
+    return stat.rsplit(")", 1)[1].split()[19]  # field 22 of proc(5); the name before ")" may hold spaces
 
 
 def insert_job(store: Store, kind: str, title: str, params: dict, resource: str, runner: str = SERVER) -> int:
@@ -71,8 +81,8 @@ def list_jobs(
     return [Job.from_row(row) for row in rows]
 
 
-def try_claim(store: Store, job_id: int, cap: int) -> bool:
-    """Start a queued job if its resource has a free slot; True when this process now runs it.
+def try_claim(store: Store, job_id: int, cap: int) -> Job | None:
+    """Start a queued job if its resource has a free slot; the job as claimed when this process now runs it.
 
     A slot is free when the running jobs on the resource, plus the terminal runs queued before
     this one (they wait in their own processes), are fewer than the cap. One write transaction
@@ -82,18 +92,18 @@ def try_claim(store: Store, job_id: int, cap: int) -> bool:
     with store.write() as conn:
         row = conn.execute("SELECT state, resource FROM jobs WHERE id = ?", (job_id,)).fetchone()
         if row is None or row["state"] != QUEUED:
-            return False
+            return None
         busy = conn.execute(
             "SELECT COUNT(*) FROM jobs WHERE resource = ? AND (state = ? OR (state = ? AND runner = ? AND id < ?))",
             (row["resource"], RUNNING, QUEUED, CLI, job_id),
         ).fetchone()[0]
         if busy >= cap:
-            return False
+            return None
         conn.execute(
             "UPDATE jobs SET state = ?, owner = ?, started_at = ?, heartbeat_at = ? WHERE id = ?",
             (RUNNING, this_owner(), now, now, job_id),
         )
-        return True
+        return Job.from_row(conn.execute("SELECT * FROM jobs WHERE id = ?", (job_id,)).fetchone())
 
 
 def queued_server_jobs(store: Store) -> list[Job]:
@@ -106,25 +116,29 @@ def queued_server_jobs(store: Store) -> list[Job]:
 
 
 def record_progress(store: Store, job_id: int, done: int, total: int, message: str) -> bool:
-    """Write progress and a heartbeat; return True if someone asked the job to stop."""
+    """Write progress and a heartbeat; return True if the job should stop (asked to, or already ended)."""
     with store.write() as conn:
         conn.execute(
             "UPDATE jobs SET progress_done = ?, progress_total = ?, progress_message = ?, heartbeat_at = ? "
             "WHERE id = ? AND state IN (?, ?)",
             (done, total, message, time.time(), job_id, *ACTIVE),
         )
-        row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return bool(row and row[0])
+        return _should_stop(conn, job_id)
 
 
 def heartbeat(store: Store, job_id: int) -> bool:
-    """Say the job is alive; return True if someone asked it to stop."""
+    """Say the job is alive; return True if the job should stop (asked to, or already ended)."""
     with store.write() as conn:
         conn.execute(
             "UPDATE jobs SET heartbeat_at = ? WHERE id = ? AND state IN (?, ?)", (time.time(), job_id, *ACTIVE)
         )
-        row = conn.execute("SELECT cancel_requested FROM jobs WHERE id = ?", (job_id,)).fetchone()
-    return bool(row and row[0])
+        return _should_stop(conn, job_id)
+
+
+def _should_stop(conn, job_id: int) -> bool:
+    # A job someone marked finished (interrupted after a long stall) must stop too: its slot is free again.
+    row = conn.execute("SELECT cancel_requested, state FROM jobs WHERE id = ?", (job_id,)).fetchone()
+    return row is None or bool(row["cancel_requested"]) or row["state"] not in ACTIVE
 
 
 def finish_job(
@@ -160,24 +174,32 @@ def request_cancel(store: Store, job_id: int) -> Job | None:
 def reap_stale(store: Store, stale_after: float, now: float | None = None) -> list[int]:
     """Mark as interrupted every job whose process is gone; return their ids.
 
-    A job is gone when its heartbeat is older than `stale_after`, or at once when its owner ran
-    on this machine and that process no longer exists (a server killed mid-run and restarted).
+    On this machine the process table decides, at once: a job whose process no longer exists (a
+    server killed mid-run) is interrupted, and one whose process lives is not, however long it has
+    been silent (a suspended terminal). For a process on another machine, a heartbeat older than
+    `stale_after` decides. Reading and marking are one transaction, so a heartbeat that lands in
+    between is not overruled.
     """
     now = now or time.time()
-    with store.read() as conn:
-        rows = conn.execute(
-            "SELECT id, owner, heartbeat_at FROM jobs WHERE owner IS NOT NULL AND state IN (?, ?)", ACTIVE
-        ).fetchall()
-    dead = [row["id"] for row in rows if (row["heartbeat_at"] or 0) < now - stale_after or _owner_is_gone(row["owner"])]
-    if not dead:
-        return []
     reason = "Interrupted: the process running it stopped (a server restart or a killed command); run it again."
+    select = "SELECT id, owner, heartbeat_at FROM jobs WHERE owner IS NOT NULL AND state IN (?, ?)"
+
+    def gone(row) -> bool:
+        alive = _owner_is_alive_here(row["owner"])
+        return alive is False or (alive is None and (row["heartbeat_at"] or 0) < now - stale_after)
+
+    with store.read() as conn:  # every page view calls this: take the write lock only when there is work
+        if not any(gone(row) for row in conn.execute(select, ACTIVE).fetchall()):
+            return []
+    dead = []
     with store.write() as conn:
-        for job_id in dead:
-            conn.execute(
-                "UPDATE jobs SET state = ?, finished_at = ?, error = ? WHERE id = ? AND state IN (?, ?)",
-                (INTERRUPTED, now, reason, job_id, *ACTIVE),
-            )
+        for row in conn.execute(select, ACTIVE).fetchall():
+            if gone(row):
+                conn.execute(
+                    "UPDATE jobs SET state = ?, finished_at = ?, error = ? WHERE id = ? AND state IN (?, ?)",
+                    (INTERRUPTED, now, reason, row["id"], *ACTIVE),
+                )
+                dead.append(row["id"])
     return dead
 
 
@@ -208,14 +230,15 @@ def prune_finished(store: Store, older_than_days: float) -> int:
         ).rowcount
 
 
-def _owner_is_gone(owner: str | None) -> bool:
-    host, _, pid = (owner or "").rpartition(":")
+def _owner_is_alive_here(owner: str | None) -> bool | None:
+    """True or False for a process on this machine; None for another machine's (only its heartbeat can tell)."""
+    host, pid, start = [*(owner or "").split(":"), "", ""][:3]
     if host != HOST or not pid.isdigit():
-        return False  # another machine's process: only its heartbeat can tell
+        return None
     try:
         os.kill(int(pid), 0)
     except ProcessLookupError:
-        return True
+        return False
     except PermissionError:
-        return False  # exists, owned by another user
-    return False
+        pass  # exists, owned by another user
+    return not start or process_start(int(pid)) in ("", start)  # a reused pid is another process

@@ -25,7 +25,7 @@ from lib.jobs.execute import execute
 from lib.jobs.inputs import prune_inputs
 from lib.jobs.kinds import PROCESS, JobKind, get_kind, register
 from lib.jobs.model import CANCELLED, CLI, FAILED, FINISHED, RUNNING, SERVER, Job, JobCancelled
-from lib.settings import Settings, load_settings
+from lib.settings import Settings, SettingsError, defaults, load_settings
 from lib.store import Store, open_store
 
 POLL_SECONDS = 0.5
@@ -82,7 +82,7 @@ def run_here(
     job_id = records.insert_job(store, kind.name, title, params, resource, CLI)
     waited = False
     try:
-        while not records.try_claim(store, job_id, cap_for(resource, settings)):
+        while not (claimed := records.try_claim(store, job_id, cap_for(resource, settings))):
             job = records.get_job(store, job_id)
             if job is None or job.state in FINISHED or job.cancel_requested:  # stopped while it waited
                 records.finish_job(store, job_id, CANCELLED, error="Stopped before it started.")
@@ -95,9 +95,16 @@ def run_here(
     except KeyboardInterrupt:
         records.finish_job(store, job_id, CANCELLED, error="Stopped with Ctrl-C while it waited for its turn.")
         raise
-    job = records.get_job(store, job_id)
-    assert job is not None
-    return execute(store, job, settings["jobs.heartbeat_seconds"], reraise=True, on_progress=on_progress)
+    return execute(store, claimed, settings["jobs.heartbeat_seconds"], reraise=True, on_progress=on_progress)
+
+
+def _settings_or_defaults() -> Settings:
+    """The settings; while settings.toml is broken, the defaults (the Overview says what is wrong)."""
+    try:
+        return load_settings()
+    except SettingsError as error:
+        log.warning("job dispatcher: settings unreadable, using defaults: %s", error)
+        return defaults()
 
 
 def wait_for(job_id: int, timeout: float = 600, poll: float = 0.2) -> Job:
@@ -162,7 +169,7 @@ class JobRunner:
                     self._last_problem = str(error)
 
     def _dispatch(self) -> None:
-        store, settings = open_store(self.database), load_settings()
+        store, settings = open_store(self.database), _settings_or_defaults()
         records.reap_stale(store, settings["jobs.stale_after_seconds"])
         if time.monotonic() - self._last_housekeeping > HOUSEKEEPING_SECONDS:
             self._last_housekeeping = time.monotonic()
@@ -172,8 +179,7 @@ class JobRunner:
         for job in records.queued_server_jobs(store):
             if self._stopping.is_set():
                 return
-            if records.try_claim(store, job.id, cap_for(job.resource, settings)):
-                claimed = records.get_job(store, job.id)
+            if claimed := records.try_claim(store, job.id, cap_for(job.resource, settings)):
                 worker = threading.Thread(
                     target=self._work, args=(store, claimed, settings), name=f"job-{job.id}", daemon=True
                 )
@@ -202,7 +208,13 @@ def _run_in_process(store: Store, job: Job) -> None:
         stdin=subprocess.DEVNULL,
         env={**os.environ, "PITWALL_HOME": str(store.path.parent)},
     )
-    code = process.wait()
+    heartbeat_seconds = _settings_or_defaults()["jobs.heartbeat_seconds"]
+    while True:  # this side heartbeats too: the worker needs a few seconds before its own heartbeat starts
+        try:
+            code = process.wait(timeout=heartbeat_seconds)
+            break
+        except subprocess.TimeoutExpired:
+            records.heartbeat(store, job.id)
     finished = records.get_job(store, job.id)
     if finished is not None and finished.state == RUNNING:  # it died without recording an outcome
         records.finish_job(

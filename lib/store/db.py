@@ -9,6 +9,7 @@ writers queue instead.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import os
 import re
@@ -30,15 +31,17 @@ log = logging.getLogger("pitwall.store")
 _migrated: set[Path] = set()
 _migrate_lock = threading.Lock()
 _local = threading.local()
+_savepoints = itertools.count()
 _IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
-# SQLite's messages for conditions of the file or the machine, not of our SQL: these reach users as a
-# sentence. Anything else ("no such column", a syntax error, a constraint) is a bug and keeps its traceback.
-_OPERATIONAL = {
-    "damaged": ("not a database", "malformed", "corrupt"),
-    "locked": ("locked", "busy"),
-    "unwritable": ("readonly", "unable to open", "disk i/o error", "permission denied"),
-    "full": ("database or disk is full",),
-}
+# SQLite's result codes for conditions of the file or the machine, not of our SQL: these reach users as
+# a sentence. Anything else ("no such column", a syntax error, a constraint) is a bug and keeps its
+# traceback. Codes, not message text: "no such table: busy_samples" is not a locked database.
+_CONDITIONS = {
+    "CORRUPT": "damaged", "NOTADB": "damaged",
+    "BUSY": "locked", "LOCKED": "locked",
+    "READONLY": "unwritable", "CANTOPEN": "unwritable", "IOERR": "unwritable", "PERM": "unwritable",
+    "FULL": "full",
+}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -80,11 +83,17 @@ class Store:
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         conn = self._connection()
-        if conn.in_transaction:  # nested block: part of the transaction already open in this thread
-            yield conn
+        modes: dict[Path, str] = _local.__dict__.setdefault("modes", {})
+        if conn.in_transaction:  # a nested block: a savepoint inside the transaction this thread holds
+            if begin != "BEGIN" and modes.get(self.path) == "BEGIN":
+                raise RuntimeError(
+                    "a write nested in a read transaction cannot take the write lock; open the write first"
+                )
+            yield from _savepoint(conn)
             return
         try:
             conn.execute(begin)
+            modes[self.path] = begin
             yield conn
             conn.execute("COMMIT")
         except BaseException as error:
@@ -93,6 +102,8 @@ class Store:
             if isinstance(error, sqlite3.DatabaseError) and (store_error := as_store_error(error, self.path)):
                 raise store_error from error
             raise
+        finally:
+            modes.pop(self.path, None)
 
     def _connection(self) -> sqlite3.Connection:
         """This thread's connection to the file, reopened if the file was replaced or the process forked."""
@@ -100,7 +111,11 @@ class Store:
         try:
             inode = self.path.stat().st_ino
         except OSError:
-            inode = -1
+            # Moved aside or deleted while Pitwall ran: never create an empty, unmigrated file here.
+            raise StoreError(
+                f"The database {self.path} was moved or deleted while Pitwall ran; "
+                "open the page again (or rerun the command) to start a fresh one."
+            ) from None
         cached = connections.get(self.path)
         if cached and cached[1] == os.getpid() and cached[2] == inode:
             return cached[0]
@@ -150,6 +165,19 @@ class Store:
             counts = {name: conn.execute(f'SELECT COUNT(*) FROM "{name}"').fetchone()[0] for name in names}
         size = sum(p.stat().st_size for p in self.path.parent.glob(self.path.name + "*") if p.is_file())
         return StoreInfo(str(self.path), version, LATEST_VERSION, mode, size, counts)
+
+
+def _savepoint(conn: sqlite3.Connection) -> Iterator[sqlite3.Connection]:
+    """A nested block: its writes are undone if it fails, even when the outer block goes on."""
+    name = f"nested_{id(conn)}_{next(_savepoints)}"
+    conn.execute(f"SAVEPOINT {name}")
+    try:
+        yield conn
+    except BaseException:
+        conn.execute(f"ROLLBACK TO {name}")
+        conn.execute(f"RELEASE {name}")
+        raise
+    conn.execute(f"RELEASE {name}")
 
 
 def open_store(path: Path | None = None) -> Store:
@@ -220,17 +248,18 @@ def _open_connection(path: Path) -> sqlite3.Connection:
 
 def as_store_error(error: sqlite3.DatabaseError, path: Path) -> StoreError | None:
     """The user's sentence for a condition of the file or machine; None for a programming error."""
-    message = str(error).lower()
-    if any(marker in message for marker in _OPERATIONAL["damaged"]):
+    name = getattr(error, "sqlite_errorname", None) or ""  # SQLITE_IOERR_SHORT_READ -> IOERR
+    condition = _CONDITIONS.get(name.split("_")[1]) if name.startswith("SQLITE_") else None
+    if condition == "damaged":
         return StoreError(
             f"The file {path} is not a readable Pitwall database (it may be damaged); "
             "move it aside to start a fresh one, or set PITWALL_HOME to another folder."
         )
-    if any(marker in message for marker in _OPERATIONAL["locked"]):
+    if condition == "locked":
         return StoreError(f"The database {path} stayed locked by another process; try again in a moment.")
-    if any(marker in message for marker in _OPERATIONAL["unwritable"]):
+    if condition == "unwritable":
         return StoreError(f"Cannot write the database {path}; check the folder's permissions or set PITWALL_HOME.")
-    if any(marker in message for marker in _OPERATIONAL["full"]):
+    if condition == "full":
         return StoreError(f"The disk holding {path} is full; free some space and try again.")
     return None
 

@@ -154,7 +154,8 @@ def migrate(conn: sqlite3.Connection, migrations: tuple[Migration, ...] = MIGRAT
         conn.execute("COMMIT")
         return applied
     except BaseException:
-        conn.execute("ROLLBACK")
+        if conn.in_transaction:  # after a disk-full or I/O error SQLite may have rolled back already
+            conn.execute("ROLLBACK")
         raise
 
 

@@ -54,8 +54,9 @@ def rollup(
         check_identifier(name)
     if bucket_seconds < 1:
         raise ValueError("bucket_seconds must be at least 1")
-    # Whole buckets only: a bucket still filling up would be written short now and replaced later anyway.
-    since = since // bucket_seconds * bucket_seconds
+    # Whole buckets only: the first bucket may already be partly pruned and the last still filling up;
+    # rolling either up would replace a complete rollup with a short one.
+    since = -(-since // bucket_seconds) * bucket_seconds
     until = until // bucket_seconds * bucket_seconds
     bucket = f"CAST({time_column} / {int(bucket_seconds)} AS INTEGER) * {int(bucket_seconds)}"
     columns = [time_column, *keys, *aggregates]

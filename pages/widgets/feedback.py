@@ -31,6 +31,9 @@ def shows_errors(action: str) -> Iterator[None]:
 
 def report_script_error(error: Exception) -> bool:
     """The app's last line of defence (st.App's on_script_error): a sentence with an error id, the traceback logged."""
+    if isinstance(error, PitwallError):  # an expected failure that escaped (a widget callback): its own sentence
+        st.error(str(error), icon=":material/error:")
+        return True
     error_id = log_unexpected(error, "a page", log)
     st.error(unexpected_sentence("This page", error, error_id), icon=":material/error:")
     return True  # no traceback in the browser

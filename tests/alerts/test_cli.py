@@ -78,7 +78,8 @@ def test_alerts_test_sends_one_notification_to_the_configured_webhook() -> None:
         )
 
     assert result.returncode == 0, result.stderr
-    assert result.stdout.strip() == f"Sent a test notification to the webhook at {receiver.url}."
+    shown = receiver.url.removesuffix("/hooks/pitwall") + "/…"  # the path may hold a token: never printed
+    assert result.stdout.strip() == f"Sent a test notification to the webhook at {shown}."
     (request,) = receiver.requests
     assert request["body"]["rule"] == "pitwall-test" and request["body"]["status"] == "firing"
     assert request["headers"]["Authorization"] == f"Bearer {TOKEN}"

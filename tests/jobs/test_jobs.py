@@ -158,6 +158,27 @@ def test_a_job_whose_process_died_shows_as_interrupted() -> None:
         assert job.state == INTERRUPTED and "run it again" in job.error
 
 
+def test_a_silent_job_whose_process_lives_here_is_not_interrupted_but_a_reused_pid_is() -> None:
+    store = open_store()
+    suspended = records.insert_job(store, "count", "A terminal run under Ctrl-Z", {}, "count")
+    reused = records.insert_job(store, "count", "Its pid now belongs to another process", {}, "count")
+    for job_id in (suspended, reused):
+        assert records.try_claim(store, job_id, cap=5)
+    with store.write() as conn:  # this test's own pid, but started at another time: another process
+        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{records.HOST}:{os.getpid()}:1", reused))
+    assert records.reap_stale(store, stale_after=30, now=time.time() + 3600) == [reused]
+    assert get_job(store, suspended).state == RUNNING
+
+
+def test_a_job_marked_ended_elsewhere_is_told_to_stop_at_its_next_heartbeat() -> None:
+    store = open_store()
+    job_id = records.insert_job(store, "count", "Long", {}, "count")
+    assert records.try_claim(store, job_id, cap=1)
+    assert records.heartbeat(store, job_id) is False
+    records.finish_job(store, job_id, INTERRUPTED, error="Interrupted.")
+    assert records.heartbeat(store, job_id) is True  # its slot is free again: it must not keep running
+
+
 def test_a_server_stopping_marks_its_running_jobs_interrupted() -> None:
     job_id = submit("count", {"steps": 1000, "delay": 0.01}, "Long")
     until(lambda: running(job_id), what="the job to start")
@@ -238,3 +259,12 @@ def test_staged_inputs_are_kept_by_content_and_pruned_when_unused() -> None:
     os_module.utime(other, (old, old))
     assert prune_inputs() == 1
     assert first.exists() and not other.exists()
+
+
+def test_a_broken_settings_file_does_not_stop_the_queue() -> None:
+    from lib.settings import settings_path
+
+    settings_path().parent.mkdir(parents=True, exist_ok=True)
+    settings_path().write_text("[jobs]\nheartbeat_seconds = 'soon'\n")
+    job = wait_for(submit("count", {"steps": 2}, "Runs with the default settings"), timeout=30)
+    assert job.state == SUCCEEDED

@@ -247,3 +247,12 @@ def test_the_dashboard_hands_page_errors_to_the_handler() -> None:
     app = next(n for n in tree.body if isinstance(n, ast.Assign) and n.targets[0].id == "app")
     keywords = {k.arg: ast.unparse(k.value) for k in app.value.keywords}
     assert keywords["on_script_error"] == "report_script_error" and keywords["lifespan"] == "lifespan"
+
+
+def test_an_expected_failure_that_escapes_a_callback_keeps_its_own_sentence() -> None:
+    script = (
+        "from lib.errors import StoreError\nfrom pages.widgets.feedback import report_script_error\n"
+        "report_script_error(StoreError('The database is locked; try again in a moment.'))\n"
+    )
+    at = AppTest.from_string(script, default_timeout=30).run()
+    assert [e.value for e in at.error] == ["The database is locked; try again in a moment."]

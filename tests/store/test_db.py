@@ -212,3 +212,41 @@ def test_bulk_insert_writes_every_row_in_batches() -> None:
         assert tuple(conn.execute("SELECT COUNT(*), MAX(ts) FROM samples").fetchone()) == (25_001, 25_000.0)
     with pytest.raises(ValueError, match="identifier"):
         store.insert_many("samples; DROP TABLE eval_runs", ["ts"], [(1.0,)])
+
+
+def test_errors_are_classified_by_sqlite_code_not_by_words_in_the_message() -> None:
+    store = open_store()
+    with pytest.raises(sqlite3.OperationalError, match="no such table: busy_samples"), store.read() as conn:
+        conn.execute("SELECT * FROM busy_samples")  # a bug, though its message says "busy"
+
+
+def test_a_failed_nested_block_is_undone_while_the_outer_one_commits() -> None:
+    store = open_store()
+    with store.write():
+        insert_eval_run(store, "perplexity", "m", "kept.txt", {"perplexity": 1.0}, {})
+        try:
+            with store.write():
+                insert_eval_run(store, "perplexity", "m", "undone.txt", {"perplexity": 2.0}, {})
+                raise ValueError("the inner step failed")
+        except ValueError:
+            pass  # the caller carries on
+    assert [run.source for run in list_eval_runs(store)] == ["kept.txt"]
+
+
+def test_a_write_inside_a_read_is_refused_before_it_can_fail_as_locked() -> None:
+    store = open_store()
+    with pytest.raises(RuntimeError, match="write nested in a read"), store.read(), store.write():
+        pass
+    with store.write() as conn:  # the thread's connection is clean afterwards
+        assert not conn.execute("SELECT COUNT(*) FROM eval_runs").fetchone()[0]
+
+
+def test_a_database_moved_aside_while_running_is_not_recreated_empty(pitwall_home: Path) -> None:
+    store = open_store()
+    insert_eval_run(store, "perplexity", "m", "a.txt", {"perplexity": 1.0}, {})
+    moved = pitwall_home / "pitwall.db.moved"
+    config.database_path().rename(moved)
+    with pytest.raises(StoreError, match="moved or deleted"):
+        list_eval_runs(store)
+    assert not config.database_path().exists()
+    assert list_eval_runs(open_store()) == []  # opening again starts a fresh, migrated database

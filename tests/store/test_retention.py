@@ -49,3 +49,11 @@ def test_pruning_raw_samples_keeps_their_rollups(store) -> None:
     prune_older_than(store, "raw", "ts", cutoff=180.0)
     assert rows(store, "SELECT COUNT(*) FROM raw") == [(0,)]
     assert rows(store, "SELECT COUNT(*) FROM minute") == [(6,)]
+
+
+def test_a_partly_pruned_first_bucket_does_not_replace_its_complete_rollup(store) -> None:
+    aggregates = {"util_avg": "AVG(util)", "n": "COUNT(*)"}
+    rollup(store, "raw", "minute", "ts", 60, ["gpu"], aggregates, since=0, until=180)
+    prune_older_than(store, "raw", "ts", cutoff=90.0)  # half of minute 60 is gone from the raw samples
+    rollup(store, "raw", "minute", "ts", 60, ["gpu"], aggregates, since=90, until=180)
+    assert rows(store, "SELECT ts, n FROM minute WHERE gpu = 0 ORDER BY ts") == [(0, 60), (60, 60), (120, 60)]
