@@ -96,7 +96,8 @@ def job_outcome(job: Job, show_result: Callable[[Job], None]) -> None:
     elif job.state == FAILED:
         st.error(f"**{job.title}** failed at {when}: {job.error}", icon=":material/error:")
     elif job.state == CANCELLED:
-        st.warning(f"**{job.title}** was stopped at {when}. {job.error or ''}", icon=":material/stop_circle:")
+        kept = "what it finished was kept" if job.result else "nothing was stored"
+        st.warning(f"**{job.title}** was stopped at {when}; {kept}.", icon=":material/stop_circle:")
     elif job.state == INTERRUPTED:
         st.warning(f"**{job.title}** (noticed at {when}): {job.error}", icon=":material/power_off:")
 
