@@ -37,19 +37,15 @@ def setup_logging(process: str = "cli", stderr: bool = True) -> Path | None:
     logging of a broken configuration must still work.
     """
     global _configured_for, _last_setup
-    from lib.settings import SettingsError, load_settings
+    from lib.settings import load_settings_or_defaults
 
     _last_setup = (process, stderr)
-    problem = None
-    try:
-        settings = load_settings()
-        level, max_mb, backups = (
-            settings["logging.level"],
-            settings["logging.file_max_mb"],
-            settings["logging.file_backups"],
-        )
-    except SettingsError as error:
-        level, max_mb, backups, problem = "INFO", 10, 5, str(error)
+    settings, problem = load_settings_or_defaults()
+    level, max_mb, backups = (
+        settings["logging.level"],
+        settings["logging.file_max_mb"],
+        settings["logging.file_backups"],
+    )
     path = log_path()
     key = (str(path), process, level, max_mb, backups, stderr)
     with _lock:

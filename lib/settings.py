@@ -22,6 +22,7 @@ from urllib.parse import urlparse
 
 from lib import config
 from lib.errors import PitwallError
+from lib.files import write_atomically
 from lib.urls import display_url
 
 SETTINGS_FILE = "settings.toml"
@@ -191,6 +192,17 @@ def defaults() -> Settings:
     return Settings(entries, settings_path())
 
 
+def load_settings_or_defaults() -> tuple[Settings, str | None]:
+    """The settings and None; while the files are broken, the defaults and the sentence saying why.
+
+    For what must keep running on a bad edit (logging, the job dispatcher, the Overview).
+    """
+    try:
+        return load_settings(), None
+    except SettingsError as error:
+        return defaults(), str(error)
+
+
 def set_setting(key: str, text: str) -> Effective:
     """Validate `text` for `key` and write it to settings.toml (or secrets.toml), keeping the file's comments."""
     import tomlkit
@@ -314,18 +326,10 @@ def _check_together(settings: Settings) -> None:
 
 def _write(path: Path, text: str, private: bool = False) -> None:
     """Replace the file atomically (a crash never leaves half a file); `private` makes it owner-only (0600)."""
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600 if private else 0o644)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        if private:
-            os.chmod(temporary, 0o600)  # the umask cannot widen it, but a leftover file might have been wider
-        os.replace(temporary, path)
+        write_atomically(path, text, 0o600 if private else 0o644)
     except OSError as error:
         raise SettingsError(
             f"Cannot write {path} ({error.strerror or error}); check the folder's permissions."
         ) from error
-    finally:
-        temporary.unlink(missing_ok=True)

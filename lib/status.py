@@ -16,7 +16,6 @@ from lib.settings import Settings
 from lib.store import Store
 
 OK, WARNING, CRITICAL, NO_DATA = "ok", "warning", "critical", "no data"
-SEVERITY_ORDER = {NO_DATA: 0, OK: 1, WARNING: 2, CRITICAL: 3}
 
 
 @dataclass(frozen=True)

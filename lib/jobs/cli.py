@@ -76,7 +76,7 @@ def _job(store: Store, job_id: int) -> Job:
 def job_line(job: Job) -> str:
     """`#12  running    42%  Perplexity of article.txt  (window 5 of 12)`."""
     share = f"{job.fraction:4.0%}" if job.fraction is not None else "   -"
-    note = job.progress_message if job.active else (job.error or _result_note(job))
+    note = job.progress_message if job.active else (job.error or job.result_note)
     return f"#{job.id:<5} {job.state:<11} {share}  {job.title}" + (f"  ({note})" if note else "")
 
 
@@ -89,11 +89,7 @@ def job_detail(job: Job) -> str:
         f"progress   {job.progress_done} of {job.progress_total} {job.progress_message}".rstrip(),
     ]
     if job.result:
-        lines.append(f"result     {_result_note(job)}")
+        lines.append(f"result     {job.result_note}")
     if job.error:
         lines.append(f"error      {job.error}")
     return "\n".join(lines)
-
-
-def _result_note(job: Job) -> str:
-    return ", ".join(f"{name.replace('_', ' ')} #{value}" for name, value in (job.result or {}).items())

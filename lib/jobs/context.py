@@ -68,10 +68,6 @@ class JobContext:
     def kept_note(self) -> str:
         return "what it finished was kept" if self.partial_result else "nothing was stored"
 
-    @property
-    def cancel_requested(self) -> bool:
-        return self._cancelled.is_set()
-
     def start_heartbeat(self) -> None:
         self._thread = threading.Thread(target=self._beat, name=f"job-{self.job_id}-heartbeat", daemon=True)
         self._thread.start()

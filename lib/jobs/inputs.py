@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import os
-import tempfile
 import time
 from pathlib import Path
 
 from lib import config
 from lib.errors import InputError
+from lib.files import write_atomically
 
 KEEP_SECONDS = 7 * 86_400
 
@@ -35,10 +35,7 @@ def stage_text(text: str) -> tuple[Path, str]:
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            descriptor, temporary = tempfile.mkstemp(prefix=".stage-", dir=folder)
-            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-                handle.write(text)
-            os.replace(temporary, path)
+            write_atomically(path, text)
         else:
             os.utime(path)  # in use again: keep it from being pruned
     except OSError as error:

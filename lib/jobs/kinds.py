@@ -48,10 +48,6 @@ def get_kind(name: str) -> JobKind:
     return _KINDS[name]
 
 
-def known_kinds() -> list[JobKind]:
-    return list(_KINDS.values())
-
-
 def page_of(kind_name: str) -> str:
     """The URL path of the page showing results of this kind ("" when none does)."""
     kind = _KINDS.get(kind_name)

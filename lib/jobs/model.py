@@ -65,6 +65,11 @@ class Job:
             return None
         return (self.finished_at or now or time.time()) - self.started_at
 
+    @property
+    def result_note(self) -> str:
+        """What it made, for people: `eval run #12`."""
+        return ", ".join(f"{name.replace('_', ' ')} #{value}" for name, value in (self.result or {}).items())
+
     def to_dict(self) -> dict[str, Any]:
         return asdict(self) | {"fraction": self.fraction, "elapsed_seconds": self.elapsed()}
 

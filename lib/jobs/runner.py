@@ -25,7 +25,7 @@ from lib.jobs.execute import execute
 from lib.jobs.inputs import prune_inputs
 from lib.jobs.kinds import PROCESS, JobKind, get_kind, register
 from lib.jobs.model import CANCELLED, CLI, FAILED, FINISHED, RUNNING, SERVER, Job, JobCancelled
-from lib.settings import Settings, SettingsError, defaults, load_settings
+from lib.settings import Settings, load_settings, load_settings_or_defaults
 from lib.store import Store, open_store
 
 POLL_SECONDS = 0.5
@@ -100,11 +100,10 @@ def run_here(
 
 def _settings_or_defaults() -> Settings:
     """The settings; while settings.toml is broken, the defaults (the Overview says what is wrong)."""
-    try:
-        return load_settings()
-    except SettingsError as error:
-        log.warning("job dispatcher: settings unreadable, using defaults: %s", error)
-        return defaults()
+    settings, problem = load_settings_or_defaults()
+    if problem:
+        log.warning("job dispatcher: settings unreadable, using defaults: %s", problem)
+    return settings
 
 
 def wait_for(job_id: int, timeout: float = 600, poll: float = 0.2) -> Job:
@@ -129,7 +128,6 @@ class JobRunner:
         self.database = database  # fixed at start: a runner never follows PITWALL_HOME to another database
         self._wake = threading.Event()
         self._stopping = threading.Event()
-        self._workers: dict[int, threading.Thread] = {}
         self._thread = threading.Thread(target=self._loop, name="pitwall-job-dispatcher", daemon=True)
         self._last_housekeeping = 0.0
         self._last_problem = ""
@@ -175,16 +173,13 @@ class JobRunner:
             self._last_housekeeping = time.monotonic()
             records.prune_finished(store, settings["jobs.keep_days"])
             prune_inputs()
-        self._workers = {job_id: t for job_id, t in self._workers.items() if t.is_alive()}
         for job in records.queued_server_jobs(store):
             if self._stopping.is_set():
                 return
             if claimed := records.try_claim(store, job.id, cap_for(job.resource, settings)):
-                worker = threading.Thread(
+                threading.Thread(
                     target=self._work, args=(store, claimed, settings), name=f"job-{job.id}", daemon=True
-                )
-                self._workers[job.id] = worker
-                worker.start()
+                ).start()
 
     def _work(self, store: Store, job: Job, settings: Settings) -> None:
         try:

@@ -6,12 +6,11 @@ import csv
 import fcntl
 import io
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lib.errors import InputError
+from lib.files import write_atomically
 from lib.samples.evalset import help_centre_text, qa_eval_rows
 from lib.samples.support import SYSTEM_PROMPT, SupportRow, generate_support_dataset
 
@@ -71,7 +70,7 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         with open(folder / ".samples.lock", "w") as lock:
             fcntl.flock(lock, fcntl.LOCK_EX)
             for name, text in contents.items():
-                _write_atomically(files[name], text)
+                write_atomically(files[name], text)
     except OSError as error:
         raise InputError(
             f"Could not write the demo data into {folder} ({error.strerror or error}); choose a writable folder."
@@ -84,18 +83,6 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         planted={name: len(rows) for name, rows in data.planted.items()},
         seed=seed,
     )
-
-
-def _write_atomically(path: Path, text: str) -> None:
-    """Write to a uniquely named temporary file beside `path`, then rename: a reader never sees half a file."""
-    descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.chmod(temporary, 0o644)  # mkstemp makes it private; demo files are for everyone
-        os.replace(temporary, path)
-    finally:
-        Path(temporary).unlink(missing_ok=True)
 
 
 def _csv_text(rows: list[SupportRow]) -> str:

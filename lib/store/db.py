@@ -77,9 +77,6 @@ class Store:
         with self._transaction("BEGIN") as conn:
             yield conn
 
-    # The foundation's name for a write transaction; kept so callers read naturally.
-    connect = write
-
     @contextmanager
     def _transaction(self, begin: str) -> Iterator[sqlite3.Connection]:
         conn = self._connection()

@@ -16,7 +16,7 @@ from lib.jobs import list_jobs
 from lib.jobs.kinds import page_of
 from lib.logs import log_unexpected, unexpected_sentence
 from lib.samples import write_samples
-from lib.settings import Settings, SettingsError, defaults, load_settings
+from lib.settings import Settings, SettingsError, load_settings, load_settings_or_defaults
 from lib.status import pit_wall
 from lib.store import open_store
 from pages.widgets.feedback import shows_errors
@@ -62,11 +62,10 @@ def _pit_wall() -> None:
 
 def _settings_or_defaults() -> Settings:
     """The settings; if the file is broken, say so once and carry on with the defaults."""
-    try:
-        return load_settings()
-    except SettingsError as error:
-        st.error(f"{error} Showing defaults until it is fixed.", icon=":material/settings_alert:")
-        return defaults()
+    settings, problem = load_settings_or_defaults()
+    if problem:
+        st.error(f"{problem} Showing defaults until it is fixed.", icon=":material/settings_alert:")
+    return settings
 
 
 def _recent_jobs() -> None:
@@ -83,7 +82,7 @@ def _recent_jobs() -> None:
                         "state": job.state,
                         "finished": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(job.finished_at or 0)),
                         "took (s)": round(job.elapsed() or 0, 1),
-                        "result or reason": job.error or ", ".join(f"{k} #{v}" for k, v in (job.result or {}).items()),
+                        "result or reason": job.error or job.result_note,
                         "open": f"/{page_of(job.kind)}" if page_of(job.kind) else None,
                     }
                     for job in jobs

@@ -15,7 +15,7 @@ import streamlit as st
 from lib.jobs import ACTIVE, Job, list_jobs, request_cancel
 from lib.jobs.model import CANCELLED, FAILED, INTERRUPTED, SUCCEEDED
 from lib.jobs.records import reap_stale
-from lib.settings import SettingsError, load_settings
+from lib.settings import load_settings_or_defaults
 from lib.store import open_store
 from pages.widgets.feedback import shows_errors
 
@@ -34,11 +34,7 @@ STATE_BADGES = {
 def active_jobs(kind: str | None = None) -> list[Job]:
     """Queued and running jobs, oldest first; jobs whose process died are marked interrupted first."""
     store = open_store()
-    try:
-        stale_after = load_settings()["jobs.stale_after_seconds"]
-    except SettingsError:
-        stale_after = 30.0
-    reap_stale(store, stale_after)
+    reap_stale(store, load_settings_or_defaults()[0]["jobs.stale_after_seconds"])
     return sorted(list_jobs(store, kind, ACTIVE), key=lambda job: job.id)
 
 

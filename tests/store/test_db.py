@@ -33,7 +33,7 @@ def test_reopening_applies_no_migration_twice() -> None:
 
     db._migrated.clear()  # as a second process would see it
     store = open_store()
-    with store.connect() as conn:
+    with store.read() as conn:
         versions = [row[0] for row in conn.execute("SELECT version FROM schema_migrations")]
     assert versions == [m.version for m in MIGRATIONS]
 
