@@ -75,7 +75,9 @@ def setup_logging(process: str = "cli", stderr: bool = True) -> Path | None:
             written = None
         _configured_for = key
     if problem:
-        log.warning("settings could not be read, logging with defaults: %s", problem)
+        # A command reports the problem itself, in its one sentence; the file keeps this note either way.
+        level_for_problem = logging.WARNING if process == "server" else logging.INFO
+        log.log(level_for_problem, "settings could not be read, logging with defaults: %s", problem)
     return written
 
 

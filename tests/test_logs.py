@@ -49,3 +49,13 @@ def test_the_cli_logs_a_failed_command_under_pitwall_home() -> None:
     result = run_cli("jobs", "show", "999")
     assert result.returncode == 1
     assert "`jobs show` failed: There is no job #999" in log_path().read_text()
+
+
+def test_a_command_with_broken_settings_says_one_sentence() -> None:
+    from tests.helpers import assert_one_sentence_error
+
+    result = run_cli("jobs", "list", env={"PITWALL_JOBS_HEARTBEAT_SECONDS": "nan"})
+    assert result.returncode == 1
+    assert_one_sentence_error(result.stderr)
+    assert result.stderr.count("\n") == 1  # not a log line before it
+    assert "must be a finite number" in result.stderr
