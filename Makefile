@@ -30,14 +30,17 @@ $(DEV_STAMP): $(STAMP) requirements-dev.txt
 
 setup-dev: $(DEV_STAMP) browser
 
-# Debian's Chromium for the browser tests; where it cannot be installed they are skipped, with the reason.
+# Debian's Chromium (browser tests) and Prometheus (fleet-view tests), one apt run for both; where apt
+# cannot be used, the tests that need them are skipped with the reason.
+SYSTEM_TOOLS := chromium prometheus
 browser:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+	@missing=""; for tool in $(SYSTEM_TOOLS); do command -v $$tool >/dev/null 2>&1 || missing="$$missing $$tool"; done; \
+	if [ -z "$$missing" ]; then :; \
 	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
-		echo "Installing Debian's chromium for the browser tests..."; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "Installing Debian's$$missing for the browser and fleet-view tests..."; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq$$missing >/dev/null; \
 	else \
-		echo "chromium is missing and apt-get is not usable here: the browser tests will be skipped."; \
+		echo "Missing$$missing and apt-get is not usable here: the tests that need them will be skipped."; \
 	fi
 
 # `python dashboard.py` is `streamlit run dashboard.py`, minus a first-request quirk (see dashboard.py).

@@ -5,14 +5,19 @@ The module-level `app = st.App(...)` puts Streamlit in ASGI mode: `lifespan` run
 code below runs only inside a script run, not when uvicorn imports this file to find `app`.
 """
 
+import asyncio
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 import streamlit as st
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
 from streamlit import runtime
 from streamlit.runtime.scriptrunner import get_script_run_ctx
 
+from lib.gpu.collector import ensure_server_collector, stop_server_collector
 from lib.jobs import ensure_runner, stop_runner
 from lib.logs import log, setup_logging
 from pages.widgets.feedback import report_script_error
@@ -20,16 +25,29 @@ from pages.widgets.feedback import report_script_error
 
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
-    """Once per server: logging, then the job dispatcher; on shutdown, running jobs are marked interrupted."""
+    """Once per server: logging, the job dispatcher and the GPU collector; on shutdown, running jobs are interrupted."""
     setup_logging("server")
     ensure_runner()
+    ensure_server_collector()
     log.info("Pitwall server started")
     yield
+    stop_server_collector()
     stop_runner()
     log.info("Pitwall server stopped")
 
 
-app = st.App(__file__, lifespan=lifespan, on_script_error=report_script_error)
+async def metrics(_request: Request) -> Response:
+    """This machine's GPUs in Prometheus' text format, on the dashboard's own port (as `gpu exporter` serves them)."""
+    from prometheus_client import CONTENT_TYPE_LATEST
+
+    from lib.gpu.exporter import metrics_text
+    from lib.gpu.source import current_reader
+
+    body = await asyncio.to_thread(lambda: metrics_text(current_reader()))  # NVML calls block; keep the loop free
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+app = st.App(__file__, routes=[Route("/metrics", metrics)], lifespan=lifespan, on_script_error=report_script_error)
 
 
 def serve(argv: list[str]) -> None:

@@ -23,6 +23,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lib import settings_cli, status_cli
     from lib.alerts import cli as alerts_cli
     from lib.evaluation import cli as evaluation_cli
+    from lib.gpu import cli as gpu_cli
     from lib.jobs import cli as jobs_cli
     from lib.models import cli as models_cli
     from lib.samples import cli as samples_cli
@@ -31,7 +32,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lib", description="Pitwall from the command line.")
     groups = parser.add_subparsers(dest="group", required=True, metavar="GROUP")
     common = common_options()
-    modules = (status_cli, models_cli, evaluation_cli, jobs_cli, alerts_cli, settings_cli, samples_cli, store_cli)
+    modules = (
+        status_cli,
+        gpu_cli,
+        models_cli,
+        evaluation_cli,
+        jobs_cli,
+        alerts_cli,
+        settings_cli,
+        samples_cli,
+        store_cli,
+    )
     for module in modules:
         module.register(groups, common)
     return parser

@@ -15,7 +15,7 @@ import os
 import stat
 import tomllib
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -60,7 +60,7 @@ def _url_problem(value: str) -> str | None:
         return None
     parsed = urlparse(value)
     if parsed.scheme not in ("http", "https") or not parsed.netloc:
-        return "must be an http:// or https:// URL, or empty to send no webhook"
+        return "must be an http:// or https:// URL, or empty to leave it off"
     return None
 
 
@@ -94,6 +94,15 @@ SCHEMA: tuple[Setting, ...] = (
     Setting("gpu.memory_critical_percent", float, 97.0, "GPU memory use that is critical.", minimum=1, maximum=100),
     Setting("gpu.temperature_margin_c", float, 5.0, "Warn this many degrees below the GPU's slowdown temperature.",
             minimum=0, maximum=50),
+    Setting("gpu.power_cap_seconds", float, 30.0,
+            "Warn when a GPU draws at least 98% of its power limit for this long.", minimum=0, maximum=3600),
+    Setting("gpu.collect_in_server", bool, True,
+            "The dashboard server samples GPUs in the background (off: run `python -m lib gpu collect` instead)."),
+    Setting("gpu.prometheus_url", str, "",
+            "A Prometheus server to read the fleet view from (pitwall exporters or dcgm-exporter); empty: off.",
+            check=_url_problem, sensitive=True),
+    Setting("gpu.prometheus_timeout_seconds", float, 5.0, "How long one Prometheus query may take.", minimum=0.1,
+            maximum=60),
     Setting("latency.slo_ttft_ms", float, 1000.0, "Time to first token objective (ms).", minimum=1),
     Setting("latency.slo_tpot_ms", float, 100.0, "Time per output token objective (ms).", minimum=0.1),
     Setting("latency.slo_e2e_ms", float, 20000.0, "End-to-end latency objective (ms).", minimum=1),
@@ -137,6 +146,13 @@ class Settings:
 
     def __getitem__(self, key: str) -> Any:
         return self.entries[key].value
+
+    def with_overrides(self, values: dict[str, Any]) -> Settings:
+        """These settings with some values given on the command line (already checked by the caller)."""
+        entries = dict(self.entries)
+        for key, value in values.items():
+            entries[key] = replace(entries[key], value=value, source="command line")
+        return replace(self, entries=entries)
 
     def to_dict(self) -> dict:
         return {

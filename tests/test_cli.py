@@ -80,6 +80,7 @@ def test_status_lists_every_area_with_its_state() -> None:
     assert result.returncode == 0, result.stderr
     tiles = {tile["area"]: tile for tile in json.loads(result.stdout)}
     assert list(tiles) == ["gpu", "data-quality", "evaluation", "latency", "security", "jobs", "alerts"]
-    assert tiles["gpu"]["state"] == "no data" and tiles["gpu"]["headline"] == "not built yet"
+    assert tiles["gpu"]["state"] == "no data" and tiles["gpu"]["headline"] == "no recent samples"
+    assert tiles["latency"]["headline"] == "not built yet"
     assert tiles["evaluation"]["headline"] == "no runs yet"
     assert tiles["alerts"]["state"] == "ok"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import http.client
 import logging
 import time
@@ -11,11 +10,10 @@ import urllib.request
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
 
 from lib import jsonsafe
 from lib.errors import PitwallError, first_line
-from lib.urls import display_url
+from lib.urls import display_url, network_reason, split_credentials
 
 if TYPE_CHECKING:
     from lib.alerts.engine import AlertEvent
@@ -78,7 +76,7 @@ class WebhookNotifier:
         """Deliver the event; raise PitwallError with one sentence after the last failed attempt."""
         body = jsonsafe.dumps(webhook_payload(event)).encode("utf-8")
         headers = {"Content-Type": "application/json", "User-Agent": "pitwall-alerts"}
-        url, basic = _split_credentials(self.url)
+        url, basic = split_credentials(self.url)
         if self.token:
             headers["Authorization"] = f"Bearer {self.token}"
         elif basic:
@@ -126,9 +124,9 @@ class WebhookNotifier:
             reason = f"HTTP {error.code}" + (f" {error.reason}" if error.reason else "")
             return error.code >= 500 or error.code == 429, reason
         except urllib.error.URLError as error:
-            return True, _network_reason(error.reason)
+            return True, network_reason(error.reason)
         except (TimeoutError, OSError, http.client.HTTPException) as error:
-            return True, _network_reason(error)
+            return True, network_reason(error)
 
     def _redact(self, text: str) -> str:
         return text.replace(self.token, "***") if self.token else text
@@ -215,31 +213,3 @@ def webhook_payload(event: AlertEvent) -> dict:
 def iso_utc(timestamp: float) -> str:
     """`2024-05-01T12:00:00Z`: a Unix time as ISO-8601 in UTC."""
     return datetime.fromtimestamp(timestamp, UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def _split_credentials(url: str) -> tuple[str, str]:
-    """`url` without user:password@, and those credentials for HTTP Basic auth (base64), or ""."""
-    try:
-        parts = urlsplit(url)
-        if parts.username is None:
-            return url, ""
-        host = parts.hostname or ""
-        if ":" in host:  # an IPv6 address
-            host = f"[{host}]"
-        if parts.port:
-            host = f"{host}:{parts.port}"
-    except ValueError:
-        return url, ""  # refused with its sentence when the request is built
-    pair = f"{unquote(parts.username)}:{unquote(parts.password or '')}"
-    return urlunsplit(parts._replace(netloc=host)), base64.b64encode(pair.encode("utf-8")).decode("ascii")
-
-
-def _network_reason(reason: object) -> str:
-    """A short phrase for a connection-level failure: `timed out`, `connection refused`, ..."""
-    if isinstance(reason, TimeoutError) or "timed out" in str(reason).lower():
-        return "timed out"
-    if isinstance(reason, ConnectionRefusedError):
-        return "connection refused"
-    if isinstance(reason, OSError) and reason.strerror:
-        return reason.strerror.lower()
-    return first_line(reason) if isinstance(reason, BaseException) else str(reason).rstrip(".")

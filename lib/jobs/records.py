@@ -7,11 +7,8 @@ see the same rows, so a job started anywhere shows everywhere and can be stopped
 from __future__ import annotations
 
 import json
-import os
-import socket
 import time
 from collections.abc import Iterable
-from pathlib import Path
 
 from lib import jsonsafe
 from lib.jobs.model import (
@@ -25,23 +22,8 @@ from lib.jobs.model import (
     SERVER,
     Job,
 )
+from lib.processes import owner_is_alive_here, this_owner
 from lib.store import Store
-
-HOST = socket.gethostname()
-
-
-def this_owner() -> str:
-    """host:pid:start of this process, as recorded on the jobs it runs (the start time tells a reused pid apart)."""
-    return f"{HOST}:{os.getpid()}:{process_start(os.getpid())}"
-
-
-def process_start(pid: int) -> str:
-    """When the process started, in clock ticks since boot (Linux); "" where /proc cannot tell."""
-    try:
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return ""
-    return stat.rsplit(")", 1)[1].split()[19]  # field 22 of proc(5); the name before ")" may hold spaces
 
 
 def insert_job(store: Store, kind: str, title: str, params: dict, resource: str, runner: str = SERVER) -> int:
@@ -185,7 +167,7 @@ def reap_stale(store: Store, stale_after: float, now: float | None = None) -> li
     select = "SELECT id, owner, heartbeat_at FROM jobs WHERE owner IS NOT NULL AND state IN (?, ?)"
 
     def gone(row) -> bool:
-        alive = _owner_is_alive_here(row["owner"])
+        alive = owner_is_alive_here(row["owner"])
         return alive is False or (alive is None and (row["heartbeat_at"] or 0) < now - stale_after)
 
     with store.read() as conn:  # every page view calls this: take the write lock only when there is work
@@ -228,17 +210,3 @@ def prune_finished(store: Store, older_than_days: float) -> int:
             f"DELETE FROM jobs WHERE state IN ({', '.join('?' * len(FINISHED))}) AND finished_at < ?",
             (*FINISHED, cutoff),
         ).rowcount
-
-
-def _owner_is_alive_here(owner: str | None) -> bool | None:
-    """True or False for a process on this machine; None for another machine's (only its heartbeat can tell)."""
-    host, pid, start = [*(owner or "").split(":"), "", ""][:3]
-    if host != HOST or not pid.isdigit():
-        return None
-    try:
-        os.kill(int(pid), 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        pass  # exists, owned by another user
-    return not start or process_start(int(pid)) in ("", start)  # a reused pid is another process

@@ -25,6 +25,7 @@ from lib.jobs.execute import execute
 from lib.jobs.inputs import prune_inputs
 from lib.jobs.kinds import PROCESS, JobKind, get_kind, register
 from lib.jobs.model import CANCELLED, CLI, FAILED, FINISHED, RUNNING, SERVER, Job, JobCancelled
+from lib.processes import this_owner
 from lib.settings import Settings, load_settings, load_settings_or_defaults
 from lib.store import Store, open_store
 
@@ -225,7 +226,7 @@ def work_in_this_process(job_id: int, target: str) -> None:
         raise PitwallError(f"Job #{job_id} is not waiting for a worker (it is {job.state if job else 'missing'}).")
     register(JobKind(job.kind, target, job.kind, executor=PROCESS))
     with store.write() as conn:  # the heartbeat and the liveness check now follow this process
-        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (records.this_owner(), job_id))
+        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (this_owner(), job_id))
     execute(store, job, load_settings()["jobs.heartbeat_seconds"])
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -13,6 +12,7 @@ import torch
 from lib.errors import ModelError, first_line
 from lib.models import embedded
 from lib.models.device import choose_device, choose_dtype, dtype_name
+from lib.models.hub import hub_model_error
 from lib.models.spec import ModelSpec, parse_model_spec, require_allowed
 from lib.settings import load_settings
 
@@ -64,7 +64,7 @@ def model_folder(spec: ModelSpec | str | None) -> Path:
         # Only what transformers loads: a repo's other formats (ONNX, GGUF, .bin copies) can be many GB.
         folder = Path(snapshot_download(spec.location, allow_patterns=HUB_FILES))
     except Exception as error:  # huggingface_hub raises many types; all mean "not available"
-        raise _hub_error(spec.location, error) from error
+        raise hub_model_error(spec.location, error) from error
     if not any(folder.glob("*.safetensors")):
         raise ModelError(f"'{spec.location}' has no safetensors weights on the hub; convert it or name a local folder.")
     return folder
@@ -125,15 +125,3 @@ def _from_folder(folder: Path, torch_dtype: torch.dtype) -> tuple[Any, Any]:
             "check that it is a complete causal language model."
         ) from error
     return tokenizer, model
-
-
-def _hub_error(hub_id: str, error: Exception) -> ModelError:
-    if os.environ.get("HF_HUB_OFFLINE", "").lower() in {"1", "true", "yes", "on"}:
-        return ModelError(
-            f"The model '{hub_id}' is not in the local Hugging Face cache and HF_HUB_OFFLINE=1 forbids downloading it; "
-            f"download it once while online (`hf download {hub_id}`) or name a local folder."
-        )
-    return ModelError(
-        f"Could not fetch '{hub_id}' from the Hugging Face hub ({type(error).__name__}); "
-        "check the id, your network and any token it needs, or name a local folder."
-    )

@@ -122,6 +122,74 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX alert_events_by_time ON alert_events (at);
         """,
     ),
+    Migration(
+        5,
+        "GPU samples, their one-minute rollups, the GPUs seen, and leases",
+        """
+        -- One row per GPU per sample (1 Hz by default): what the history charts and alerts read.
+        CREATE TABLE gpu_samples (
+            ts REAL NOT NULL,
+            node TEXT NOT NULL,                -- hostname (or 'simulated-node')
+            gpu INTEGER NOT NULL,
+            memory_used REAL,                  -- bytes
+            memory_total REAL,
+            gpu_util REAL,                     -- percent
+            memory_util REAL,
+            temperature REAL,                  -- Celsius
+            power REAL,                        -- watts
+            power_limit REAL,
+            sm_clock REAL,                     -- MHz
+            memory_clock REAL,
+            pcie_tx REAL,                      -- bytes per second
+            pcie_rx REAL,
+            clock_reasons INTEGER,             -- NVML clock-event reasons bitmask
+            ecc_uncorrected INTEGER,           -- volatile uncorrected ECC errors
+            xid INTEGER                        -- an XID critical error reported since the last sample
+        );
+        CREATE INDEX gpu_samples_by_time ON gpu_samples (ts, gpu);
+        -- Keyed by the start of each minute, so rolling a minute up again replaces it.
+        CREATE TABLE gpu_rollups (
+            ts INTEGER NOT NULL,
+            node TEXT NOT NULL,
+            gpu INTEGER NOT NULL,
+            samples INTEGER NOT NULL,
+            memory_used REAL, memory_used_max REAL, memory_total REAL,
+            gpu_util REAL, gpu_util_max REAL, memory_util REAL,
+            temperature REAL, temperature_max REAL,
+            power REAL, power_max REAL, power_limit REAL,
+            sm_clock REAL, sm_clock_min REAL, memory_clock REAL,
+            pcie_tx REAL, pcie_rx REAL,
+            throttled REAL,                    -- share of the minute's samples with a throttle reason
+            ecc_uncorrected INTEGER, xid INTEGER,
+            PRIMARY KEY (ts, node, gpu)
+        );
+        -- What does not change from one sample to the next: the GPU's name and limits.
+        CREATE TABLE gpu_devices (
+            node TEXT NOT NULL,
+            gpu INTEGER NOT NULL,
+            uuid TEXT,
+            name TEXT,
+            memory_total REAL,
+            power_limit REAL,
+            temperature_slowdown REAL,
+            sm_clock_max REAL,
+            memory_clock_max REAL,
+            simulated INTEGER NOT NULL DEFAULT 0,
+            first_seen REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            PRIMARY KEY (node, gpu)
+        );
+        -- A lease names the one process doing a singleton task (the GPU collector) until it expires.
+        CREATE TABLE leases (
+            name TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            acquired_at REAL NOT NULL,
+            renewed_at REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            detail TEXT                        -- JSON: what the holder says about itself
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

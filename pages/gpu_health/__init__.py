@@ -1,20 +1,37 @@
-"""GPU health page: live NVML telemetry, alerts, capacity planning, fleet view (not built yet)."""
+"""GPU health page: live tiles, history, processes, alerts, the capacity planner and the fleet view."""
+
+from __future__ import annotations
 
 import streamlit as st
 
-from pages.widgets.feedback import not_built_yet
+from lib.settings import load_settings_or_defaults
+from pages.gpu_health.fleet import fleet_view
+from pages.gpu_health.history import history_charts
+from pages.gpu_health.live import alerts_panel, collector_line, live_tiles, processes_table
+from pages.gpu_health.planner import capacity_planner
+from pages.widgets.feedback import shows_errors
 
 
 def render() -> None:
     st.title("GPU health")
     st.caption("Are the GPUs healthy, throttling or full, and will this model fit?")
-    not_built_yet(
-        "GPU health",
-        [
-            "Live NVML metrics per GPU and per process: utilisation, memory, temperature, power, clocks, PCIe.",
-            "Throttle (clock-event) reasons decoded, ECC errors and remapped rows.",
-            "Alerts with thresholds, history kept by a background collector.",
-            "A capacity planner: will this model, at this context length and batch, fit on these GPUs?",
-            "A fleet view read from Prometheus (dcgm-exporter or Pitwall's own exporter).",
-        ],
+    settings, problem = load_settings_or_defaults()
+    if problem:
+        st.warning(problem, icon=":material/warning:")
+    with shows_errors("Reading the GPUs"):
+        live_tiles(settings)
+    with shows_errors("Reading the collector's state"):
+        collector_line(settings)
+    history_tab, processes_tab, alerts_tab, planner_tab, fleet_tab = st.tabs(
+        ["History", "Processes", "Alerts", "Capacity planner", "Fleet (Prometheus)"]
     )
+    with history_tab, shows_errors("Drawing the GPU history"):
+        history_charts(settings)
+    with processes_tab, shows_errors("Listing GPU processes"):
+        processes_table()
+    with alerts_tab, shows_errors("Listing GPU alerts"):
+        alerts_panel(settings)
+    with planner_tab, shows_errors("Planning capacity"):
+        capacity_planner()
+    with fleet_tab, shows_errors("Reading the fleet from Prometheus"):
+        fleet_view(settings)

@@ -12,6 +12,7 @@ import streamlit as st
 from lib import config
 from lib.alerts import active_alerts, alert_history, send_test_notification
 from lib.errors import PitwallError
+from lib.gpu.source import simulated_since, switch_simulated
 from lib.jobs import list_jobs
 from lib.jobs.kinds import page_of
 from lib.logs import log_unexpected, unexpected_sentence
@@ -19,6 +20,7 @@ from lib.samples import write_samples
 from lib.settings import Settings, SettingsError, load_settings, load_settings_or_defaults
 from lib.status import pit_wall
 from lib.store import open_store
+from pages.widgets.alerts import active_alerts_table, alert_events_table
 from pages.widgets.feedback import shows_errors
 from pages.widgets.jobs import live_jobs
 from pages.widgets.navigation import PAGE_TABLE, streamlit_page
@@ -99,40 +101,13 @@ def _alerts() -> None:
         store = open_store()
         active = active_alerts(store)
         if active:
-            st.dataframe(
-                [
-                    {
-                        "alert": alert["rule"],
-                        "series": ", ".join(f"{k}={v}" for k, v in alert["labels"].items()),
-                        "state": alert["state"],
-                        "severity": alert["severity"],
-                        "value": alert["value"],
-                        "since": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(alert["since"])),
-                    }
-                    for alert in active
-                ],
-                hide_index=True,
-                width="stretch",
-            )
+            active_alerts_table(active)
         else:
             st.caption("No alert is firing or pending. The GPU and latency pages add their rules here.")
         history = alert_history(store, limit=20)
         if history:
             with st.expander(f"Latest alert changes ({len(history)})"):
-                st.dataframe(
-                    [
-                        {
-                            "when": time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(event.at)),
-                            "status": event.status,
-                            "severity": event.severity,
-                            "message": event.message,
-                            "notified": ", ".join(f"{k}: {v}" for k, v in event.notified.items()),
-                        }
-                        for event in history
-                    ],
-                    hide_index=True,
-                    width="stretch",
-                )
+                alert_events_table(history)
     if st.button("Send a test notification", icon=":material/notifications:", key="alerts_test"):
         with shows_errors("Sending the test notification"):
             outcome = send_test_notification(load_settings())
@@ -208,6 +183,30 @@ def _demo_data() -> None:
         st.error(error, icon=":material/error:")
     if present:
         _demo_summary(folder, manifest_path)
+    _simulated_gpu_node()
+
+
+def _simulated_gpu_node() -> None:
+    """The switch for the simulated GPU node: four fake GPUs that show every GPU check within a minute."""
+    on = simulated_since() is not None
+    st.toggle(
+        "Simulated GPU node",
+        value=on,
+        key="demo_simulated_gpus",
+        on_change=_switch_simulated_node,
+        help="Four simulated H100s for the GPU health page where there is no GPU: load, a full memory, thermal "
+        "throttling, a power cap, an ECC error and an XID error within a minute. Labelled simulated everywhere; "
+        "real GPUs always take precedence.",
+    )
+    if on:
+        st.caption(
+            ":violet-badge[:material/science: simulated] The GPU health page shows the simulated node wherever "
+            "no real GPU is found; its alerts are labelled node=simulated-node."
+        )
+
+
+def _switch_simulated_node() -> None:
+    switch_simulated(bool(st.session_state["demo_simulated_gpus"]))
 
 
 def _load_demo() -> None:

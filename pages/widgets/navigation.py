@@ -26,7 +26,7 @@ PAGE_TABLE: tuple[PageEntry, ...] = (
         ":material/memory:",
         "pages.gpu_health",
         "Are the GPUs healthy, throttling or full, and will this model fit?",
-        False,
+        True,
     ),
     PageEntry(
         "Data quality",
@@ -65,7 +65,13 @@ PAGE_TABLE: tuple[PageEntry, ...] = (
 
 def streamlit_page(entry: PageEntry) -> st.Page:
     """The st.Page for one entry; pages are identified by URL path, so building it twice is harmless."""
-    render = importlib.import_module(entry.module).render
+
+    def render() -> None:
+        # Imported when the page is shown, not when it is registered: a page that fails to import then
+        # shows its own error (with an id) instead of taking every other page down with it.
+        importlib.import_module(entry.module).render()
+
+    render.__name__ = f"render_{entry.url_path.replace('-', '_')}"
     return st.Page(
         render, title=entry.title, icon=entry.icon, url_path=entry.url_path, default=entry.url_path == "home"
     )

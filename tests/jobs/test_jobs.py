@@ -15,6 +15,7 @@ from lib.jobs import get_job, records, request_cancel, submit, wait_for
 from lib.jobs.model import CANCELLED, FAILED, INTERRUPTED, RUNNING, SUCCEEDED
 from lib.jobs.runner import ensure_runner
 from lib.logs import log_path
+from lib.processes import HOST
 from lib.store import open_store
 from tests.helpers import ROOT, assert_one_sentence_error, run_cli
 from tests.jobs.sample_jobs import register_sample_kinds
@@ -149,7 +150,7 @@ def test_a_job_whose_process_died_shows_as_interrupted() -> None:
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     with store.write() as conn:
-        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{records.HOST}:{dead.pid}", local))
+        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{HOST}:{dead.pid}", local))
         conn.execute("UPDATE jobs SET owner = 'elsewhere:1', heartbeat_at = ? WHERE id = ?", (time.time(), remote))
     assert records.reap_stale(store, stale_after=30) == [local]  # on this machine a dead pid is certain
     assert records.reap_stale(store, stale_after=30, now=time.time() + 31) == [remote]  # elsewhere: the heartbeat
@@ -165,7 +166,7 @@ def test_a_silent_job_whose_process_lives_here_is_not_interrupted_but_a_reused_p
     for job_id in (suspended, reused):
         assert records.try_claim(store, job_id, cap=5)
     with store.write() as conn:  # this test's own pid, but started at another time: another process
-        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{records.HOST}:{os.getpid()}:1", reused))
+        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{HOST}:{os.getpid()}:1", reused))
     assert records.reap_stale(store, stale_after=30, now=time.time() + 3600) == [reused]
     assert get_job(store, suspended).state == RUNNING
 

@@ -10,6 +10,7 @@ from streamlit.testing.v1 import AppTest
 from lib import config
 from lib.errors import StoreError
 from lib.jobs import list_jobs, records, wait_for
+from lib.processes import HOST
 from lib.store import open_store
 from lib.store.eval_runs import list_eval_runs
 from pages.widgets.navigation import PAGE_TABLE
@@ -156,7 +157,7 @@ def test_an_interrupted_run_says_so_instead_of_spinning_forever() -> None:
     job_id = records.insert_job(store, "perplexity", "Perplexity of big.txt", {}, "model:cpu")
     assert records.try_claim(store, job_id, cap=1)
     with store.write() as conn:  # its server was killed: the owner process no longer exists
-        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{records.HOST}:999999999", job_id))
+        conn.execute("UPDATE jobs SET owner = ? WHERE id = ?", (f"{HOST}:999999999", job_id))
     at = page_app("pages.evaluation").run()
     assert not at.exception
     assert any("Interrupted" in w.value and "run it again" in w.value for w in at.warning)

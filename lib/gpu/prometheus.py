@@ -1,0 +1,450 @@
+"""The fleet view's reader: every node's GPUs from a Prometheus server, the one owner of HTTP to Prometheus.
+
+Prometheus already gathers many nodes; this module asks it, in PromQL, for the series of Pitwall's own
+exporter (`pitwall_gpu_*`, see `lib.gpu.exporter`) and of NVIDIA's dcgm-exporter (`DCGM_FI_DEV_*`),
+and merges both into one row per (hostname, gpu). All the fleet's current values come from a single
+instant query (a regular expression over `__name__`), so a page refresh is one HTTP request.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import math
+import time
+import urllib.error
+import urllib.request
+from dataclasses import asdict, dataclass, field
+from typing import Any
+from urllib.parse import urlencode
+
+import pandas as pd
+
+from lib.errors import InputError, PitwallError, first_line
+from lib.gpu.nvml import BENIGN_CLOCK_EVENTS
+from lib.urls import display_url, network_reason, split_credentials
+
+MIB = 1024**2
+SETTING = "gpu.prometheus_url"
+Series = list[tuple[dict[str, str], float]]
+RangeSeries = list[tuple[dict[str, str], list[tuple[float, float]]]]
+
+# Pitwall exporter name -> FleetGpu field.
+PITWALL_FIELDS: dict[str, str] = {
+    "pitwall_gpu_up": "up",
+    "pitwall_gpu_utilization_percent": "utilization_percent",
+    "pitwall_gpu_memory_used_bytes": "memory_used_bytes",
+    "pitwall_gpu_memory_total_bytes": "memory_total_bytes",
+    "pitwall_gpu_temperature_celsius": "temperature_c",
+    "pitwall_gpu_temperature_slowdown_celsius": "temperature_slowdown_c",
+    "pitwall_gpu_power_watts": "power_w",
+    "pitwall_gpu_power_limit_watts": "power_limit_w",
+    "pitwall_gpu_throttled": "throttled",
+}
+# dcgm-exporter name -> the field it feeds (memory in MiB; total = used + free + reserved, the way DCGM splits it).
+# The default dcgm-exporter set has the first five; the others are read when a site's field list adds them.
+DCGM_FIELDS: dict[str, str] = {
+    "DCGM_FI_DEV_GPU_UTIL": "utilization_percent",
+    "DCGM_FI_DEV_FB_USED": "fb_used_mib",
+    "DCGM_FI_DEV_FB_FREE": "fb_free_mib",
+    "DCGM_FI_DEV_GPU_TEMP": "temperature_c",
+    "DCGM_FI_DEV_POWER_USAGE": "power_w",
+    "DCGM_FI_DEV_FB_RESERVED": "fb_reserved_mib",
+    "DCGM_FI_DEV_POWER_MGMT_LIMIT": "power_limit_w",
+    "DCGM_FI_DEV_SLOWDOWN_TEMP": "temperature_slowdown_c",
+    "DCGM_FI_DEV_CLOCK_THROTTLE_REASONS": "clock_event_reasons",  # renamed in DCGM 3.3:
+    "DCGM_FI_DEV_CLOCKS_EVENT_REASONS": "clock_event_reasons",
+}
+# fleet_history's metrics: FleetGpu field -> (pitwall name, dcgm name, factor turning dcgm's unit into ours).
+HISTORY_METRICS: dict[str, tuple[str, str, float]] = {
+    "utilization_percent": ("pitwall_gpu_utilization_percent", "DCGM_FI_DEV_GPU_UTIL", 1.0),
+    "memory_used_bytes": ("pitwall_gpu_memory_used_bytes", "DCGM_FI_DEV_FB_USED", float(MIB)),
+    "temperature_c": ("pitwall_gpu_temperature_celsius", "DCGM_FI_DEV_GPU_TEMP", 1.0),
+    "power_w": ("pitwall_gpu_power_watts", "DCGM_FI_DEV_POWER_USAGE", 1.0),
+}
+HISTORY_COLUMNS = ["ts", "hostname", "gpu", "value"]
+FRAME_COLUMNS = [
+    "hostname",
+    "gpu",
+    "name",
+    "uuid",
+    "source",
+    "up",
+    "utilization_percent",
+    "memory_used_bytes",
+    "memory_total_bytes",
+    "memory_percent",
+    "temperature_c",
+    "temperature_slowdown_c",
+    "power_w",
+    "power_limit_w",
+    "throttled",
+]
+
+
+# -- HTTP ------------------------------------------------------------------------------------------
+
+
+def query(url: str, promql: str, timeout: float = 5.0) -> Series:
+    """An instant query: each series' labels (with `__name__` where kept) and its value now."""
+    data = _api(url, "query", {"query": promql, "timeout": _duration(timeout)}, timeout)
+    kind, result = data.get("resultType"), data.get("result")
+    if kind not in ("vector", "scalar") or not isinstance(result, list):
+        raise _not_prometheus(display_url(url), f"an instant query answered a {kind or 'missing'} result")
+    try:
+        if kind == "scalar":
+            return [({}, _number(result[1]))]
+        return [(dict(item.get("metric", {})), _number(item["value"][1])) for item in result]
+    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
+        raise _not_prometheus(display_url(url), "the query result has no values") from None
+
+
+def query_range(url: str, promql: str, start: float, end: float, step: float, timeout: float = 5.0) -> RangeSeries:
+    """A range query: each series' labels and its (unix time, value) points from start to end, every step."""
+    parameters = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
+    parameters["timeout"] = _duration(timeout)
+    data = _api(url, "query_range", parameters, timeout)
+    result = data.get("result")
+    if data.get("resultType") != "matrix" or not isinstance(result, list):
+        raise _not_prometheus(
+            display_url(url), f"a range query answered a {data.get('resultType') or 'missing'} result"
+        )
+    try:
+        return [
+            (dict(item.get("metric", {})), [(float(at), _number(value)) for at, value in item["values"]])
+            for item in result
+        ]
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise _not_prometheus(display_url(url), "the query result has no values") from None
+
+
+def _api(url: str, endpoint: str, parameters: dict[str, str], timeout: float) -> dict[str, Any]:
+    """GET /api/v1/<endpoint>; the `data` of a successful answer, or PitwallError in one sentence."""
+    shown = display_url(url)
+    address, basic = split_credentials(url)  # user:password@ in the URL becomes Basic auth, never shown
+    target = f"{address.rstrip('/')}/api/v1/{endpoint}?{urlencode(parameters)}"
+    headers = {"Accept": "application/json", "User-Agent": "pitwall-fleet"}
+    if basic:
+        headers["Authorization"] = f"Basic {basic}"
+    try:
+        request = urllib.request.Request(target, headers=headers)
+    except ValueError as error:
+        raise PitwallError(
+            f"The Prometheus URL {shown} cannot be used ({first_line(error)}); check {SETTING}."
+        ) from None
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            body, kind = response.read(), response.headers.get_content_type()
+    except urllib.error.HTTPError as error:
+        # Prometheus answers a bad query or a query timeout with 400/422/503 and its JSON error.
+        answer = _json(_read_quietly(error))
+        error.close()
+        if answer is not None and answer.get("status") == "error":
+            raise _refused(shown, answer) from None
+        status = f"HTTP {error.code}" + (f" {error.reason}" if error.reason else "")
+        raise PitwallError(
+            f"Prometheus at {shown} answered {status}; check {SETTING} (and any proxy in front)."
+        ) from None
+    except urllib.error.URLError as error:
+        raise _unreachable(shown, network_reason(error.reason)) from None
+    except (TimeoutError, OSError, http.client.HTTPException) as error:
+        raise _unreachable(shown, network_reason(error)) from None
+    answer = _json(body)
+    if answer is None or answer.get("status") not in ("success", "error"):
+        raise _not_prometheus(shown, f"it sent {kind or 'something'}, not the query API's JSON")
+    if answer["status"] == "error":
+        raise _refused(shown, answer)
+    data = answer.get("data")
+    if not isinstance(data, dict):
+        raise _not_prometheus(shown, "its answer has no data")
+    return data
+
+
+def _duration(seconds: float) -> str:
+    """A Prometheus duration (no fractions allowed), so Prometheus gives up on the query when we do."""
+    return f"{max(1, round(seconds * 1000))}ms"
+
+
+def _read_quietly(error: urllib.error.HTTPError) -> bytes:
+    try:
+        return error.read()
+    except (OSError, http.client.HTTPException):
+        return b""
+
+
+def _json(body: bytes) -> dict[str, Any] | None:
+    try:
+        answer = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def _number(value: Any) -> float:
+    return float(value)  # Prometheus sends numbers as strings, "NaN" and "+Inf" included
+
+
+def _unreachable(shown: str, reason: str) -> PitwallError:
+    return PitwallError(
+        f"Prometheus at {shown} cannot be reached ({reason}); check {SETTING} and that Prometheus is running."
+    )
+
+
+def _not_prometheus(shown: str, why: str) -> PitwallError:
+    return PitwallError(f"The server at {shown} did not answer like Prometheus ({why}); check {SETTING}.")
+
+
+def _refused(shown: str, answer: dict[str, Any]) -> PitwallError:
+    kind = answer.get("errorType") or "error"
+    text = first_line(ValueError(str(answer.get("error") or "no reason given")))
+    return PitwallError(f"Prometheus at {shown} refused the query ({kind}: {text}); check the PromQL.")
+
+
+# -- the fleet -------------------------------------------------------------------------------------
+
+
+@dataclass
+class FleetGpu:
+    """One GPU of the fleet as Prometheus last saw it; a measurement its exporter does not send is None."""
+
+    hostname: str
+    gpu: str
+    uuid: str | None = None
+    name: str | None = None
+    source: str = "pitwall"  # pitwall | dcgm: whose series it was read from (pitwall's when both)
+    utilization_percent: float | None = None
+    memory_used_bytes: float | None = None
+    memory_total_bytes: float | None = None
+    temperature_c: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    temperature_slowdown_c: float | None = None
+    throttled: bool | None = None
+    up: bool | None = None  # pitwall's exporter says False for a GPU that fell off the bus; dcgm does not say
+
+    @property
+    def memory_percent(self) -> float | None:
+        """Memory used as a percentage of total."""
+        if not self.memory_total_bytes or self.memory_used_bytes is None:
+            return None
+        return 100.0 * self.memory_used_bytes / self.memory_total_bytes
+
+    def to_dict(self) -> dict:
+        """The GPU as plain data, with its memory percentage."""
+        return {**asdict(self), "memory_percent": self.memory_percent}
+
+
+@dataclass
+class FleetView:
+    """Every GPU a Prometheus server knows of, at one moment."""
+
+    url: str  # display form: scheme, host and port only
+    queried_at: float
+    gpus: list[FleetGpu] = field(default_factory=list)
+    sources: list[str] = field(default_factory=list)  # which exporters answered: pitwall, dcgm
+
+    @property
+    def hostnames(self) -> list[str]:
+        """The fleet's hosts, sorted."""
+        return sorted({gpu.hostname for gpu in self.gpus})
+
+    @property
+    def hosts(self) -> int:
+        """How many hosts the fleet has."""
+        return len(self.hostnames)
+
+    @property
+    def empty_message(self) -> str:
+        """What to say when Prometheus answered but has no GPU series."""
+        return f"Prometheus at {self.url} has no GPU series from pitwall's exporter or dcgm-exporter."
+
+    def to_dict(self) -> dict:
+        """The `--json` shape."""
+        return {
+            "url": self.url,
+            "queried_at": self.queried_at,
+            "hosts": self.hosts,
+            "sources": list(self.sources),
+            "gpus": [gpu.to_dict() for gpu in self.gpus],
+        }
+
+    def frame(self) -> pd.DataFrame:
+        """One row per GPU, in fleet order."""
+        return pd.DataFrame([gpu.to_dict() for gpu in self.gpus], columns=FRAME_COLUMNS)
+
+
+def fleet_selector() -> str:
+    """One PromQL selector for every series the fleet view reads, of both exporters."""
+    names = "|".join([*PITWALL_FIELDS, *DCGM_FIELDS])
+    return f'{{__name__=~"{names}"}}'
+
+
+def read_fleet(url: str, timeout: float = 5.0) -> FleetView:
+    """Every GPU Prometheus at `url` has series for now, from pitwall's exporter and dcgm-exporter."""
+    queried_at = time.time()
+    series = query(url, fleet_selector(), timeout)
+    gpus = fleet_from_series(series)
+    sources = sorted({gpu.source for gpu in gpus}, key=["pitwall", "dcgm"].index)
+    return FleetView(display_url(url), queried_at, gpus, sources)
+
+
+def series_key(labels: dict[str, str]) -> tuple[str, str] | None:
+    """(hostname, gpu) of a series: `hostname`, dcgm's `Hostname`, else the scrape's `instance`; None without `gpu`."""
+    gpu = labels.get("gpu")
+    if gpu is None or gpu == "":
+        return None
+    host = labels.get("hostname") or labels.get("Hostname") or labels.get("instance") or "unknown"
+    return host, gpu
+
+
+def fleet_from_series(series: Series) -> list[FleetGpu]:
+    """Merge instant-query series of both naming schemes into one FleetGpu per (hostname, gpu), sorted."""
+    # (hostname, gpu) -> source -> {"uuid", "name" and each field it sent}
+    found: dict[tuple[str, str], dict[str, dict[str, Any]]] = {}
+    for labels, value in series:
+        metric = labels.get("__name__", "")
+        key = series_key(labels)
+        if key is None or not (metric in PITWALL_FIELDS or metric in DCGM_FIELDS):
+            continue
+        pitwall = metric in PITWALL_FIELDS
+        source = "pitwall" if pitwall else "dcgm"
+        fields = found.setdefault(key, {}).setdefault(source, {})
+        uuid = labels.get("uuid" if pitwall else "UUID")
+        name = labels.get("name" if pitwall else "modelName")
+        fields["uuid"] = fields.get("uuid") or uuid or None
+        fields["name"] = fields.get("name") or name or None
+        if math.isfinite(value):  # NaN means "no value", as a missing series does
+            fields[(PITWALL_FIELDS if pitwall else DCGM_FIELDS)[metric]] = value
+    gpus = [_fleet_gpu(host, gpu, sources) for (host, gpu), sources in found.items()]
+    return sorted(gpus, key=lambda gpu: (gpu.hostname, *_gpu_order(gpu.gpu)))
+
+
+def _gpu_order(gpu: str) -> tuple[int, str]:
+    return (int(gpu), "") if gpu.isdigit() else (1 << 30, gpu)
+
+
+def _fleet_gpu(hostname: str, gpu: str, sources: dict[str, dict[str, Any]]) -> FleetGpu:
+    """One GPU from what each exporter sent; pitwall's values first, dcgm's filling the gaps."""
+    pitwall, dcgm = sources.get("pitwall", {}), _from_dcgm(sources.get("dcgm", {}))
+    merged = {**{k: v for k, v in dcgm.items() if v is not None}, **{k: v for k, v in pitwall.items() if v is not None}}
+    for flag in ("throttled", "up"):
+        if merged.get(flag) is not None:
+            merged[flag] = bool(merged[flag])
+    known = {name for name in FleetGpu.__dataclass_fields__ if name not in ("hostname", "gpu", "source")}
+    return FleetGpu(
+        hostname=hostname,
+        gpu=gpu,
+        source="pitwall" if pitwall else "dcgm",
+        **{name: value for name, value in merged.items() if name in known},
+    )
+
+
+def _from_dcgm(fields: dict[str, Any]) -> dict[str, Any]:
+    """dcgm-exporter's fields in FleetGpu's units: MiB to bytes, the clock-event mask to `throttled`."""
+    out = {k: v for k, v in fields.items() if not k.startswith("fb_") and k != "clock_event_reasons"}
+    used, free = fields.get("fb_used_mib"), fields.get("fb_free_mib")
+    if used is not None:
+        out["memory_used_bytes"] = used * MIB
+        if free is not None:
+            out["memory_total_bytes"] = (used + free + fields.get("fb_reserved_mib", 0.0)) * MIB
+    mask = fields.get("clock_event_reasons")
+    if mask is not None:
+        out["throttled"] = bool(int(mask) & ~BENIGN_CLOCK_EVENTS)
+    return out
+
+
+def history_step(window_seconds: float, max_points: int) -> float:
+    """The range query step that gives at most `max_points` points per series, never under one second."""
+    return max(1.0, math.ceil(window_seconds / max(1, max_points - 1)))
+
+
+def fleet_history(
+    url: str, metric: str, window_seconds: float, timeout: float = 5.0, max_points: int = 2000
+) -> pd.DataFrame:
+    """One fleet metric over the last `window_seconds`: columns ts (unix seconds), hostname, gpu, value."""
+    if metric not in HISTORY_METRICS:
+        choices = ", ".join(HISTORY_METRICS)
+        raise InputError(f"The fleet has no history of {metric!r}; choose one of {choices}.")
+    pitwall_name, dcgm_name, factor = HISTORY_METRICS[metric]
+    step = history_step(window_seconds, max_points)
+    end = time.time()
+    # Prometheus evaluates at start, start + step, ...: counting back from now keeps the newest value in.
+    start = end - step * math.floor(window_seconds / step)
+    series = query_range(url, f'{{__name__=~"{pitwall_name}|{dcgm_name}"}}', start, end, step, timeout)
+    # A node with both exporters is drawn once, from pitwall's series (as read_fleet does).
+    pitwall_keys = {series_key(labels) for labels, _ in series if labels.get("__name__") == pitwall_name}
+    rows = []
+    for labels, points in series:
+        key = series_key(labels)
+        is_pitwall = labels.get("__name__") == pitwall_name
+        if key is None or (not is_pitwall and key in pitwall_keys):
+            continue
+        scale = 1.0 if is_pitwall else factor
+        rows.extend((at, key[0], key[1], value * scale) for at, value in points if math.isfinite(value))
+    frame = pd.DataFrame(rows, columns=HISTORY_COLUMNS)
+    order = frame["gpu"].map(lambda gpu: _gpu_order(gpu)[0])
+    return (
+        frame.assign(_order=order)
+        .sort_values(["hostname", "_order", "gpu", "ts"])
+        .drop(columns="_order")
+        .reset_index(drop=True)
+    )
+
+
+# -- text ------------------------------------------------------------------------------------------
+
+
+def fleet_text(view: FleetView) -> str:
+    """A compact table of the fleet for the terminal."""
+    if not view.gpus:
+        return view.empty_message
+    plural = "GPU" if len(view.gpus) == 1 else "GPUs"
+    hosts = "host" if view.hosts == 1 else "hosts"
+    lines = [
+        f"{len(view.gpus)} {plural} on {view.hosts} {hosts} from Prometheus at {view.url} ({', '.join(view.sources)})"
+    ]
+    rows = [("HOST", "GPU", "NAME", "UTIL", "MEMORY", "TEMP", "POWER", "STATE", "SOURCE")]
+    rows += [
+        (
+            gpu.hostname,
+            gpu.gpu,
+            gpu.name or "-",
+            _fmt(gpu.utilization_percent, "{:.0f}%"),
+            _memory(gpu),
+            _fmt(gpu.temperature_c, "{:.0f} C"),
+            _power(gpu),
+            _state(gpu),
+            gpu.source,
+        )
+        for gpu in view.gpus
+    ]
+    widths = [max(len(row[column]) for row in rows) for column in range(len(rows[0]))]
+    lines += ["  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip() for row in rows]
+    return "\n".join(lines)
+
+
+def _fmt(value: float | None, pattern: str) -> str:
+    return "-" if value is None else pattern.format(value)
+
+
+def _memory(gpu: FleetGpu) -> str:
+    if gpu.memory_used_bytes is None:
+        return "-"
+    used = gpu.memory_used_bytes / 1024**3
+    if not gpu.memory_total_bytes:
+        return f"{used:.1f} GiB"
+    return f"{used:.1f}/{gpu.memory_total_bytes / 1024**3:.1f} GiB ({gpu.memory_percent:.0f}%)"
+
+
+def _power(gpu: FleetGpu) -> str:
+    if gpu.power_w is None:
+        return "-"
+    return f"{gpu.power_w:.0f}/{gpu.power_limit_w:.0f} W" if gpu.power_limit_w else f"{gpu.power_w:.0f} W"
+
+
+def _state(gpu: FleetGpu) -> str:
+    if gpu.up is False:
+        return "lost"
+    if gpu.throttled:
+        return "throttled"
+    return "ok" if gpu.throttled is False or gpu.up else "-"
