@@ -9,9 +9,20 @@ from pathlib import Path
 HOST = socket.gethostname()
 
 
+def _pid_namespace() -> str:
+    """This process's PID namespace (an inode number); containers on one host share a hostname, not this."""
+    try:
+        return str(os.stat("/proc/self/ns/pid").st_ino)
+    except OSError:
+        return ""
+
+
+PID_NAMESPACE = _pid_namespace()
+
+
 def this_owner() -> str:
-    """host:pid:start of this process (the start time tells a reused pid apart)."""
-    return f"{HOST}:{os.getpid()}:{process_start(os.getpid())}"
+    """host:pid:start:pid-namespace of this process (the start time tells a reused pid apart)."""
+    return f"{HOST}:{os.getpid()}:{process_start(os.getpid())}:{PID_NAMESPACE}"
 
 
 def process_start(pid: int) -> str:
@@ -24,9 +35,13 @@ def process_start(pid: int) -> str:
 
 
 def owner_is_alive_here(owner: str | None) -> bool | None:
-    """True or False for a process on this machine; None for another machine's (only its heartbeat can tell)."""
-    host, pid, start = [*(owner or "").split(":"), "", ""][:3]
-    if host != HOST or not pid.isdigit():
+    """True or False for a process of this machine and PID namespace; None where only a heartbeat can tell.
+
+    Two containers may share a hostname (host networking) but not PIDs: a PID seen from another
+    namespace says nothing, so such an owner counts as unknown, not dead.
+    """
+    host, pid, start, namespace = [*(owner or "").split(":"), "", "", ""][:4]
+    if host != HOST or not pid.isdigit() or (namespace and namespace != PID_NAMESPACE):
         return None
     try:
         os.kill(int(pid), 0)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 from pathlib import Path
@@ -16,6 +17,25 @@ os.environ["HF_DATASETS_OFFLINE"] = "1"
 os.environ.pop("PITWALL_MODEL", None)
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+
+# A GPU machine's python3 has torch, transformers, pytest and nvidia-ml-py, not the dashboard's packages:
+# there, only the GPU test files (`*_gpu.py`, which need none of them) are collected.
+def _missing(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is None
+    except (ImportError, ValueError):
+        return True
+
+
+DASHBOARD_PACKAGES_MISSING = [name for name in ("streamlit", "pandas") if _missing(name)]
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """Skip collecting test files that need the dashboard's packages where they are not installed."""
+    if DASHBOARD_PACKAGES_MISSING and collection_path.suffix == ".py" and collection_path.name.startswith("test_"):
+        return not collection_path.name.endswith("_gpu.py") or None
+    return None
 
 
 @pytest.fixture(scope="session")

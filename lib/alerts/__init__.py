@@ -1,6 +1,6 @@
 """Alerts shared by every page: rules, one pending -> firing -> resolved lifecycle in the store, notifications."""
 
-from lib.alerts.engine import AlertEvent, active_alerts, alert_history, evaluate, firing_count
+from lib.alerts.engine import AlertEvent, active_alerts, alert_history, evaluate, firing_count, retire
 from lib.alerts.notifiers import LogNotifier, Notifier, WebhookNotifier, notifiers_from_settings, send_test_notification
 from lib.alerts.rules import AlertRule, Observation, fingerprint
 
@@ -17,5 +17,6 @@ __all__ = [
     "fingerprint",
     "firing_count",
     "notifiers_from_settings",
+    "retire",
     "send_test_notification",
 ]

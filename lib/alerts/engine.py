@@ -19,7 +19,9 @@ from __future__ import annotations
 import json
 import logging
 import math
+import queue
 import string
+import threading
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field, replace
@@ -65,10 +67,13 @@ def evaluate(
     observations: Iterable[Observation],
     now: float | None = None,
     notifiers: Sequence[Notifier] | None = None,
+    in_background: bool = False,
 ) -> list[AlertEvent]:
     """Move each observed series of `rule` through its lifecycle; return the events (fired, resolved) this caused.
 
     `notifiers` default to the configured ones (the log, and the webhook when set); pass `[]` to send none.
+    `in_background` hands the notifications to a delivery thread, for callers on a clock (the GPU
+    collector) that a slow webhook must not hold up; each event's `notified` is filled in when done.
     """
     now = time.time() if now is None else float(now)
     latest: dict[str, tuple[dict[str, str], float]] = {}
@@ -94,6 +99,14 @@ def evaluate(
         return []
     if notifiers is None:
         notifiers = _configured_notifiers()
+    if in_background:
+        _outbox().put((store, events, list(notifiers)))
+        return events
+    return _deliver_and_record(store, events, notifiers)
+
+
+def _deliver_and_record(store: Store, events: list[AlertEvent], notifiers: Sequence[Notifier]) -> list[AlertEvent]:
+    """Notify each event, then store what every notifier did with it."""
     events = [replace(event, notified=deliver(event, notifiers)) for event in events]
     with store.write() as conn:
         conn.executemany(
@@ -101,6 +114,31 @@ def evaluate(
             [(jsonsafe.dumps(event.notified), event.id) for event in events],
         )
     return events
+
+
+_queue: queue.Queue | None = None
+_queue_lock = threading.Lock()
+
+
+def _outbox() -> queue.Queue:
+    """The delivery queue, and its one daemon thread (started on first use): notifications leave in order."""
+    global _queue
+    with _queue_lock:
+        if _queue is None:
+            _queue = queue.Queue()
+            threading.Thread(
+                target=_deliver_forever, args=(_queue,), name="pitwall-alert-delivery", daemon=True
+            ).start()
+        return _queue
+
+
+def _deliver_forever(pending: queue.Queue) -> None:
+    while True:
+        store, events, notifiers = pending.get()
+        try:
+            _deliver_and_record(store, events, notifiers)
+        except Exception:  # a broken notifier or store must not stop later deliveries
+            log.exception("alert notifications could not be delivered or recorded")
 
 
 def _step(
@@ -115,7 +153,7 @@ def _step(
     """One series' transition for one observation; the event it causes, if any."""
     if state is not None and state["state"] == "firing":
         if rule.clears(value):
-            _forget(conn, rule, key)
+            _forget(conn, rule.name, key)
             return _record(conn, rule, key, labels, "resolved", value, now, resolved_message(rule, labels, value))
         # Still breaching, or between the threshold and the resolve threshold: firing, silently.
         conn.execute(
@@ -125,7 +163,7 @@ def _step(
         return None
     if not rule.breaches(value):
         if state is not None:  # pending, and it recovered before it was due: no event, no notification
-            _forget(conn, rule, key)
+            _forget(conn, rule.name, key)
         return None
     since = state["since"] if state is not None else now
     firing = now - since >= rule.for_seconds
@@ -144,8 +182,34 @@ def _step(
     return _record(conn, rule, key, labels, "firing", value, now, firing_message(rule, labels, value, now - since))
 
 
-def _forget(conn: sqlite3.Connection, rule: AlertRule, key: str) -> None:
-    conn.execute("DELETE FROM alert_states WHERE rule = ? AND fingerprint = ?", (rule.name, key))
+def retire(store: Store, rule_prefix: str, labels: dict[str, str], reason: str, now: float | None = None) -> int:
+    """Resolve, without notifying, every pending or firing series of rules named `rule_prefix`* that carries
+    `labels`: its source is gone for good (a simulated node switched off), and missing data never resolves.
+    """
+    now = time.time() if now is None else float(now)
+    retired = 0
+    with store.write() as conn:
+        for row in conn.execute("SELECT * FROM alert_states").fetchall():
+            series = json.loads(row["fingerprint"])
+            if not row["rule"].startswith(rule_prefix) or any(
+                series.get(key) != value for key, value in labels.items()
+            ):
+                continue
+            conn.execute(
+                "DELETE FROM alert_states WHERE rule = ? AND fingerprint = ?", (row["rule"], row["fingerprint"])
+            )
+            if row["state"] == "firing":
+                conn.execute(
+                    "INSERT INTO alert_events (rule, fingerprint, status, severity, value, threshold, message, at, "
+                    "notified) VALUES (?, ?, 'resolved', ?, ?, NULL, ?, ?, '{}')",
+                    (row["rule"], row["fingerprint"], row["severity"], row["value"], f"resolved: {reason}", now),
+                )
+            retired += 1
+    return retired
+
+
+def _forget(conn: sqlite3.Connection, rule: str, key: str) -> None:
+    conn.execute("DELETE FROM alert_states WHERE rule = ? AND fingerprint = ?", (rule, key))
 
 
 def _record(
@@ -200,10 +264,13 @@ def active_alerts(store: Store, firing_only: bool = False) -> list[dict]:
     return alerts
 
 
-def alert_history(store: Store, limit: int = 100) -> list[AlertEvent]:
-    """The latest `limit` events (fired, resolved), newest first."""
+def alert_history(store: Store, limit: int = 100, rule_prefix: str = "") -> list[AlertEvent]:
+    """The latest `limit` events (fired, resolved) of rules named `rule_prefix`*, newest first."""
     with store.read() as conn:
-        rows = conn.execute("SELECT * FROM alert_events ORDER BY at DESC, id DESC LIMIT ?", (int(limit),)).fetchall()
+        rows = conn.execute(
+            "SELECT * FROM alert_events WHERE substr(rule, 1, ?) = ? ORDER BY at DESC, id DESC LIMIT ?",
+            (len(rule_prefix), rule_prefix, int(limit)),
+        ).fetchall()
     return [
         AlertEvent(
             id=row["id"],

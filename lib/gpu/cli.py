@@ -107,6 +107,8 @@ def _collect(args: argparse.Namespace) -> None:
         ticks["standby"] = result.state == "standby"
         if result.state == "no gpu" and ticks["count"] == 1:
             print(f"No GPU to sample: {result.reason}. Waiting for one.", file=sys.stderr)
+        if result.state == "failed":
+            print(f"A sample was not stored: {result.reason}.", file=sys.stderr)
         for message in result.events:
             print(f"alert: {message}", file=sys.stderr)
         if args.ticks is not None and ticks["count"] >= args.ticks:
@@ -133,7 +135,12 @@ def _history(args: argparse.Namespace) -> None:
     if window not in windows:
         raise InputError(f"--window must be one of {', '.join(WINDOWS)}, not {args.window!r}.")
     settings = load_settings()
-    found = history(open_store(), windows[window], raw_hours=settings["retention.raw_hours"])
+    found = history(
+        open_store(),
+        windows[window],
+        raw_hours=settings["retention.raw_hours"],
+        sample_seconds=settings["gpu.sample_interval_seconds"],
+    )
     frame = found.frame.assign(ts=found.frame["ts"].astype("int64") // 10**9) if not found.empty else found.frame
     result = {
         "window_seconds": found.window_seconds,

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass, field
 from lib.alerts.notifiers import Notifier
 from lib.errors import PitwallError
 from lib.gpu import health, samples
-from lib.gpu.nvml import NvmlReader, Snapshot
+from lib.gpu.nvml import GpuReading, NvmlReader, Snapshot
 from lib.gpu.source import current_reader
 from lib.processes import this_owner
 from lib.settings import Settings, load_settings_or_defaults
@@ -28,13 +28,14 @@ from lib.store import Store, leases, open_store
 log = logging.getLogger("pitwall.gpu.collector")
 LEASE = "gpu-collector"
 MAINTENANCE_SECONDS = 60.0
+FORGET_GPUS_AFTER_SECONDS = 600.0  # GPUs sampled this recently and unreadable now are lost, not absent
 
 
 @dataclass
 class TickResult:
     """What one tick did: wrote samples, found no GPU, or stood by for another collector."""
 
-    state: str  # collected | no gpu | standby
+    state: str  # collected | gpus lost | no gpu | standby | failed
     samples: int = 0
     events: list[str] = field(default_factory=list)  # alert messages that fired or resolved
     reason: str | None = None
@@ -65,30 +66,41 @@ class Collector:
         self._known_devices: tuple = ()
 
     def tick(self, now: float | None = None) -> TickResult:
-        """Take the lease (or stand by), sample, store, judge; roll up and prune once a minute."""
+        """Sample, take the lease (or stand by), store, judge; roll up and prune once a minute."""
         settings = self._settings()
         interval = settings["gpu.sample_interval_seconds"]
         now = time.time() if now is None else now
+        snapshot = self._reader().snapshot(with_processes=False, with_events=True)
+        readings = [(snapshot.hostname, gpu) for gpu in snapshot.gpus]
+        if not snapshot.gpus:
+            # No GPU now. If this machine had GPUs a moment ago, NVML or the driver died under them: that is
+            # an alert (every GPU lost), not a quiet "no data". A machine that never had one just waits.
+            missing = samples.recently_sampled(self.store, snapshot.hostname, now - FORGET_GPUS_AFTER_SECONDS)
+            if not missing:
+                return TickResult("no gpu", reason=snapshot.reason)
+            lost = f"NVML cannot read it any more: {snapshot.reason}"
+            readings = [(snapshot.hostname, GpuReading(index, lost=lost)) for index in missing]
+        # The lease is taken only with GPUs to judge, so a server that sees none never blocks one that does.
         detail = {"interval_seconds": interval, "origin": self.origin}
         if not leases.acquire(self.store, LEASE, lease_seconds(interval), detail, self.owner, now):
             return TickResult("standby")
-        snapshot = self._reader().snapshot(with_processes=False)
-        if not snapshot.gpus:
-            return TickResult("no gpu", reason=snapshot.reason)
         snapshot.taken_at = now
-        xids = {event.gpu_index: event.xid for event in snapshot.xid_events}
-        written = samples.write_samples(self.store, samples.sample_rows(snapshot, xids))
-        self._remember_devices(snapshot)
+        written = 0
+        if snapshot.gpus:
+            xids = {event.gpu_index: event.xid for event in snapshot.xid_events}
+            written = samples.write_samples(self.store, samples.sample_rows(snapshot, xids))
+            self._remember_devices(snapshot)
         recent = samples.recent_xids(self.store, now - health.XID_WINDOW_SECONDS)
-        readings = [(snapshot.hostname, gpu) for gpu in snapshot.gpus]
-        events = health.evaluate_rules(self.store, settings, readings, recent, now, self.notifiers)
+        # Notifications leave from a delivery thread: a slow webhook must not leave gaps in the history.
+        events = health.evaluate_rules(self.store, settings, readings, recent, now, self.notifiers, in_background=True)
         if now - self._last_maintenance >= MAINTENANCE_SECONDS:
             self._last_maintenance = now
             done = samples.roll_up_and_prune(
                 self.store, now, settings["retention.raw_hours"], settings["retention.rollup_days"]
             )
             log.debug("GPU history maintenance: %s", done)
-        return TickResult("collected", written, [event.message for event in events])
+        state = "collected" if snapshot.gpus else "gpus lost"
+        return TickResult(state, written, [event.message for event in events])
 
     def _remember_devices(self, snapshot: Snapshot) -> None:
         """Record names and limits when they change (a new GPU, MIG switched), not on every tick."""
@@ -104,12 +116,14 @@ class Collector:
                 started = time.monotonic()
                 try:
                     result = self.tick()
-                    if on_tick:
-                        on_tick(result)
                 except PitwallError as error:  # a locked or damaged store: say so, keep trying
                     log.warning("GPU sample not stored: %s", error)
-                except Exception:  # a bug must not kill history collection for the server's lifetime
+                    result = TickResult("failed", reason=str(error))
+                except Exception as error:  # a bug must not kill history collection for the server's lifetime
                     log.exception("GPU collector tick failed")
+                    result = TickResult("failed", reason=f"unexpected {type(error).__name__} (see the log)")
+                if on_tick:
+                    on_tick(result)
                 interval = self._settings()["gpu.sample_interval_seconds"]
                 stop.wait(max(0.0, interval - (time.monotonic() - started)))
         finally:

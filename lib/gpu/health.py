@@ -91,6 +91,11 @@ def checks(settings: Settings) -> list[HealthCheck]:
             lambda r: None if r.clock_event_reasons is None else float(bool(r.throttle_reasons)),
         ),
         HealthCheck(
+            AlertRule(f"{RULE_PREFIX}hw-slowdown", "hw_slowdown", ">", 0.5, 0, "critical", 0.5,
+                      f"{where}: hardware slowdown, thermal or power brake (1 = on)"),
+            hardware_slowdown,
+        ),
+        HealthCheck(
             AlertRule(f"{RULE_PREFIX}ecc", "ecc_uncorrected", ">", 0, 0, "critical", 0,
                       f"{where}: uncorrected ECC errors since the driver loaded"),
             lambda r: None if r.ecc_volatile_uncorrected is None else float(r.ecc_volatile_uncorrected),
@@ -106,6 +111,13 @@ def checks(settings: Settings) -> list[HealthCheck]:
 XID_RULE = AlertRule(
     f"{RULE_PREFIX}xid", "xid", ">", 0, 0, "critical", 0, "GPU {gpu} on {node}: XID error code in the last 10 min"
 )
+# XIDs an application causes (a bad kernel, an illegal address, a stopped channel): its own crash, not the
+# GPU's health, so they warn. Every other XID (ECC, fallen off the bus, NVLink, GSP) is critical.
+APPLICATION_XIDS = frozenset({13, 31, 43, 45})
+APP_XID_RULE = AlertRule(
+    f"{RULE_PREFIX}xid-application", "xid", ">", 0, 0, "warning", 0,
+    "GPU {gpu} on {node}: application XID error code in the last 10 min",
+)  # fmt: skip
 LOST_RULE = AlertRule(
     f"{RULE_PREFIX}lost", "lost", ">", 0.5, 0, "critical", 0.5, "GPU {gpu} on {node}: not answering NVML (1 = lost)"
 )
@@ -116,6 +128,13 @@ def temperature_headroom(reading: GpuReading) -> float | None:
     if reading.temperature_c is None or reading.temperature_slowdown_c is None:
         return None
     return reading.temperature_slowdown_c - reading.temperature_c
+
+
+def hardware_slowdown(reading: GpuReading) -> float | None:
+    """1 while the hardware slows the GPU down (HW slowdown, HW thermal, power brake), else 0."""
+    if reading.clock_event_reasons is None:
+        return None
+    return float(bool(reading.clock_event_reasons & HARDWARE_SLOWDOWN))
 
 
 def power_percent(reading: GpuReading) -> float | None:
@@ -153,8 +172,12 @@ def verdict(reading: GpuReading, settings: Settings, firing: Iterable[dict] = ()
         if alert.get("state") != "firing":
             continue
         rule = alert["rule"].removeprefix(RULE_PREFIX)
-        if rule == "xid":
+        if rule == "lost":
+            found.add(CRITICAL, "not answering NVML")
+        elif rule == "xid":
             found.add(CRITICAL, f"XID {alert['value']:.0f} error in the last 10 min")
+        elif rule == "xid-application":
+            found.add(WARNING, f"application XID {alert['value']:.0f} in the last 10 min")
         elif rule == "power-cap":
             found.add(WARNING, f"at its power cap ({alert['value']:.0f}% of the limit)")
     return found
@@ -178,26 +201,25 @@ def evaluate_rules(
     xids: dict[tuple[str, int], tuple[int, float]],
     now: float | None = None,
     notifiers: list[Notifier] | None = None,
+    in_background: bool = False,
 ) -> list[AlertEvent]:
     """Feed every GPU rule this moment's readings (node, reading); return the alerts that fired or resolved."""
     now = time.time() if now is None else now
     events: list[AlertEvent] = []
+
+    def judge(rule: AlertRule, observations: list[Observation]) -> None:
+        events.extend(evaluate(store, rule, observations, now, notifiers, in_background))
+
     for check in checks(settings):
-        observations = [
-            Observation(_labels(node, reading), value)
-            for node, reading in readings
-            if not reading.lost and (value := check.measure(reading)) is not None
-        ]
-        events += evaluate(store, check.rule, observations, now, notifiers)
-    recent = [
-        Observation(
-            _labels(node, reading), float(xids[(node, reading.index)][0]) if (node, reading.index) in xids else 0.0
+        measured = [(node, reading, check.measure(reading)) for node, reading in readings if not reading.lost]
+        judge(
+            check.rule,
+            [Observation(_labels(node, reading), value) for node, reading, value in measured if value is not None],
         )
-        for node, reading in readings
-    ]
-    events += evaluate(store, XID_RULE, recent, now, notifiers)
-    lost = [Observation(_labels(node, reading), 1.0 if reading.lost else 0.0) for node, reading in readings]
-    events += evaluate(store, LOST_RULE, lost, now, notifiers)
+    for rule, wanted in ((XID_RULE, False), (APP_XID_RULE, True)):
+        latest = {key: float(xid) for key, (xid, _at) in xids.items() if (xid in APPLICATION_XIDS) == wanted}
+        judge(rule, [Observation(_labels(node, r), latest.get((node, r.index), 0.0)) for node, r in readings])
+    judge(LOST_RULE, [Observation(_labels(node, r), 1.0 if r.lost else 0.0) for node, r in readings])
     return events
 
 

@@ -47,7 +47,12 @@ class History:
 
 
 def history(
-    store: Store, window_seconds: int, now: float | None = None, raw_hours: float = 24.0, max_points: int = MAX_POINTS
+    store: Store,
+    window_seconds: int,
+    now: float | None = None,
+    raw_hours: float = 24.0,
+    max_points: int = MAX_POINTS,
+    sample_seconds: float = 1.0,
 ) -> History:
     """The last `window_seconds` of every GPU, at most `max_points` per GPU and metric.
 
@@ -61,7 +66,7 @@ def history(
     beyond_raw = window_seconds > raw_hours * 3600
     if step < ROLLUP_SECONDS / 2 and not beyond_raw:
         frame = _query(store, "gpu_samples", step, start, now)
-        return History(_finish(frame, step), window_seconds, step, "raw samples")
+        return History(_finish(frame, step, sample_seconds), window_seconds, step, "raw samples")
     step = math.ceil(step / ROLLUP_SECONDS) * ROLLUP_SECONDS
     with store.read() as conn:
         last = conn.execute("SELECT MAX(ts) FROM gpu_rollups WHERE ts >= ?", (start,)).fetchone()[0]
@@ -72,7 +77,7 @@ def history(
     # A bucket split between the rollups and the raw tail is averaged once more, weighted by samples.
     frame = _merge_split_buckets(frame)
     source = "one-minute rollups" if last else "raw samples (no rollups yet)"
-    return History(_finish(frame, step), window_seconds, step, source)
+    return History(_finish(frame, step, sample_seconds), window_seconds, step, source)
 
 
 _AVERAGED = ("gpu_util", "memory_used", "temperature", "power", "sm_clock", "throttled", "pcie_tx")
@@ -108,10 +113,11 @@ def _merge_split_buckets(frame: pd.DataFrame) -> pd.DataFrame:
     return sums
 
 
-def _finish(frame: pd.DataFrame, step: int) -> pd.DataFrame:
+def _finish(frame: pd.DataFrame, step: int, sample_seconds: float) -> pd.DataFrame:
     """Sorted per trace, in display units, with breaks where the collector was not running."""
     frame = frame.drop(columns="samples").sort_values(["node", "gpu", "ts"], kind="stable", ignore_index=True)
-    return _with_gaps(_display_units(frame), step)
+    # A break means no sample for longer than two buckets, and longer than two and a half sample intervals.
+    return _with_gaps(_display_units(frame), max(2 * step, 2.5 * sample_seconds))
 
 
 def _display_units(frame: pd.DataFrame) -> pd.DataFrame:
@@ -126,16 +132,16 @@ def _display_units(frame: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _with_gaps(frame: pd.DataFrame, step: int) -> pd.DataFrame:
-    """Insert an empty row where a trace has no data for more than two steps, so charts break instead of bridging."""
+def _with_gaps(frame: pd.DataFrame, gap_seconds: float) -> pd.DataFrame:
+    """Insert an empty row where a trace has no data for longer than `gap_seconds`, so charts break, not bridge."""
     if frame.empty:
         return frame
-    gap = pd.Timedelta(seconds=2 * step)
+    gap = pd.Timedelta(seconds=gap_seconds)
     pieces = []
     for _key, trace in frame.groupby(["node", "gpu"], sort=False):
         breaks = trace["ts"].diff() > gap
         if breaks.any():
-            blanks = trace.loc[breaks, ["ts", "node", "gpu"]].assign(ts=lambda f: f["ts"] - pd.Timedelta(seconds=step))
+            blanks = trace.loc[breaks, ["ts", "node", "gpu"]].assign(ts=lambda f: f["ts"] - pd.Timedelta(seconds=1))
             trace = pd.concat([trace, blanks]).sort_values("ts", kind="stable")
         pieces.append(trace)
     return pd.concat(pieces, ignore_index=True)

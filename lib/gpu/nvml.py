@@ -159,6 +159,7 @@ class Snapshot:
     reason: str | None = None  # why there are no GPUs (no driver, no device)
     simulated: bool = False
     xid_events: list[XidEvent] = field(default_factory=list)
+    processes_unavailable: str | None = None  # why some GPU's processes could not be listed
 
     def to_dict(self) -> dict:
         """The `gpu snapshot --json` shape."""
@@ -170,6 +171,7 @@ class Snapshot:
             "gpus": [gpu.to_dict() for gpu in self.gpus],
             "processes": [process.to_dict() for process in self.processes],
             "xid_events": [event.to_dict() for event in self.xid_events],
+            "processes_unavailable": self.processes_unavailable,
             "reason": self.reason,
         }
 
@@ -229,7 +231,8 @@ class NvmlReader:
             nv.nvmlInit()
         except nv.NVMLError as error:
             value = getattr(error, "value", None)
-            return self._fail(_INIT_HINTS.get(value, f"NVML could not start: {error}"))
+            hint = _INIT_HINTS.get(value)
+            return self._fail(f"{hint} [NVML: {error}]" if hint else f"NVML could not start: {error}")
         except OSError as error:  # a broken libnvidia-ml.so
             return self._fail(f"No usable NVIDIA driver found ({error})")
         self._initialised, self._failure = True, None
@@ -265,8 +268,12 @@ class NvmlReader:
 
     # -- reading ------------------------------------------------------------------------------------
 
-    def snapshot(self, with_processes: bool = True) -> Snapshot:
-        """Every GPU (and, unless told not to, every GPU process) now."""
+    def snapshot(self, with_processes: bool = True, with_events: bool = False) -> Snapshot:
+        """Every GPU (and, unless told not to, every GPU process) now.
+
+        XID events are read, and so consumed, only `with_events`: the collector asks for them, so a page
+        or a scrape reading the same GPUs never takes an event the collector should have recorded.
+        """
         with self._lock:
             now = self._clock()
             reason = self._ensure_init()
@@ -280,14 +287,19 @@ class NvmlReader:
             if count == 0:
                 reason = "The NVIDIA driver is loaded but sees no GPU (none installed, or none visible here)"
                 return Snapshot(now, self.hostname, self._driver, [], [], reason, self.simulated)
-            gpus, processes = [], []
+            gpus, processes, hidden = [], [], []
             for index in range(count):
                 reading, handle = self._read_gpu(index)
                 gpus.append(reading)
-                if with_processes and handle is not None:
-                    processes.extend(self._read_processes(handle, reading))
-            events = self._poll_xid_events(now)
-            return Snapshot(now, self.hostname, self._driver, gpus, processes, None, self.simulated, events)
+                if with_processes and handle is not None and not reading.lost:
+                    found, problem = self._read_processes(handle, reading)
+                    processes.extend(found)
+                    if problem:
+                        hidden.append(f"GPU {index}: {problem}")
+            events = self._poll_xid_events(now) if with_events else []
+            snapshot = Snapshot(now, self.hostname, self._driver, gpus, processes, None, self.simulated, events)
+            snapshot.processes_unavailable = "; ".join(hidden) or None
+            return snapshot
 
     def _read_gpu(self, index: int) -> tuple[GpuReading, Any]:
         nv = self._module()
@@ -365,16 +377,20 @@ class NvmlReader:
             reading.lost = f"GPU {index} stopped answering: {get.lost}"
         return reading, handle
 
-    def _read_processes(self, handle: Any, reading: GpuReading) -> list[GpuProcess]:
+    def _read_processes(self, handle: Any, reading: GpuReading) -> tuple[list[GpuProcess], str | None]:
+        """The GPU's processes, and why NVML would not list them (None when it did)."""
         nv = self._module()
         found: dict[int, GpuProcess] = {}
+        problem = None
         for kind, read in (
             ("compute", nv.nvmlDeviceGetComputeRunningProcesses),
             ("graphics", nv.nvmlDeviceGetGraphicsRunningProcesses),
         ):
             try:
                 entries = read(handle)
-            except nv.NVMLError:
+            except nv.NVMLError as error:
+                if kind == "compute":  # graphics processes are often not supported on data-centre GPUs
+                    problem = f"NVML would not list its processes ({error})"
                 continue
             for entry in entries:
                 used = getattr(entry, "usedGpuMemory", None)
@@ -385,7 +401,7 @@ class NvmlReader:
                 # A fake NVML names its own processes; the real one leaves it to /proc.
                 name, user = getattr(nv, "describe_pid", describe_pid)(entry.pid)
                 found[entry.pid] = GpuProcess(reading.index, reading.uuid, int(entry.pid), kind, used, name, user)
-        return list(found.values())
+        return list(found.values()), problem
 
     # -- XID events ---------------------------------------------------------------------------------
 
@@ -460,11 +476,17 @@ def _decode(value: Any) -> str:
 
 
 def describe_pid(pid: int) -> tuple[str | None, str | None]:
-    """Name and user of a PID from /proc, or None for each where this PID namespace cannot see it."""
+    """Name and user of a PID from /proc, or None for each where this PID namespace cannot see it.
+
+    In a container NVML reports host PIDs, and the same number here may be an unrelated process; so a
+    PID is named only if its memory maps show an NVIDIA device or library (when they can be read).
+    """
     try:
         with open(f"/proc/{pid}/comm", encoding="utf-8", errors="replace") as file:
             name: str | None = file.read().strip() or None
     except OSError:
+        return None, None
+    if _maps_show_no_gpu(pid):
         return None, None
     try:
         import pwd
@@ -474,6 +496,16 @@ def describe_pid(pid: int) -> tuple[str | None, str | None]:
     except (OSError, KeyError, ImportError):
         user = None
     return name, user
+
+
+def _maps_show_no_gpu(pid: int) -> bool:
+    """True when the process's maps are readable and hold nothing of NVIDIA's (so it is not this GPU user)."""
+    try:
+        with open(f"/proc/{pid}/maps", encoding="utf-8", errors="replace") as file:
+            maps = file.read()
+    except OSError:  # another user's process: cannot tell, trust the name
+        return False
+    return "/dev/nvidia" not in maps and "libcuda" not in maps and "libnvidia" not in maps
 
 
 _default: NvmlReader | None = None

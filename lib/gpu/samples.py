@@ -37,8 +37,8 @@ def sample_rows(snapshot: Snapshot, xids: dict[int, int] | None = None) -> list[
     xids = xids or {}
     rows = []
     for gpu in snapshot.gpus:
-        if gpu.lost:
-            continue
+        if gpu.lost and gpu.index not in xids:
+            continue  # nothing measured; an XID that came with the loss is still recorded (its row has no metrics)
         rows.append(
             (
                 snapshot.taken_at, snapshot.hostname, gpu.index, gpu.memory_used_bytes, gpu.memory_total_bytes,
@@ -98,7 +98,8 @@ def latest_readings(
             """
             SELECT s.*, d.uuid, d.name, d.temperature_slowdown, d.sm_clock_max, d.memory_clock_max
             FROM gpu_samples s
-            JOIN (SELECT node, gpu, MAX(ts) AS ts FROM gpu_samples WHERE ts >= ? GROUP BY node, gpu) newest
+            JOIN (SELECT node, gpu, MAX(ts) AS ts FROM gpu_samples WHERE ts >= ? AND memory_total IS NOT NULL
+                  GROUP BY node, gpu) newest
                 USING (node, gpu, ts)
             LEFT JOIN gpu_devices d USING (node, gpu)
             ORDER BY s.node, s.gpu
@@ -137,6 +138,15 @@ def reading_from_row(row: object) -> GpuReading:
         pcie_rx_bytes_per_s=get("pcie_rx"),
         ecc_volatile_uncorrected=get("ecc_uncorrected"),
     )
+
+
+def recently_sampled(store: Store, node: str, since: float) -> list[int]:
+    """The GPUs of `node` with a sample since `since` (to tell a driver that died from a machine without GPUs)."""
+    with store.read() as conn:
+        rows = conn.execute(
+            "SELECT DISTINCT gpu FROM gpu_samples WHERE ts >= ? AND node = ? ORDER BY gpu", (since, node)
+        ).fetchall()
+    return [row["gpu"] for row in rows]
 
 
 def recent_xids(store: Store, since: float) -> dict[tuple[str, int], tuple[int, float]]:

@@ -37,10 +37,11 @@ def simulated_since() -> float | None:
 
 
 def switch_simulated(on: bool, now: float | None = None) -> None:
-    """Switch the simulated node on (its story starts now) or off."""
+    """Switch the simulated node on (its story starts now) or off (its alerts are resolved: it is gone)."""
     path = _switch_path()
     if not on:
         path.unlink(missing_ok=True)
+        _retire_simulated_alerts()
         return
     path.parent.mkdir(parents=True, exist_ok=True)
     write_atomically(path, json.dumps({"started_at": time.time() if now is None else now}) + "\n")
@@ -75,3 +76,13 @@ def read_snapshot(with_processes: bool = True) -> Snapshot:
     snapshot = simulated_reader(started).snapshot(with_processes)
     snapshot.reason = real.reason
     return snapshot
+
+
+def _retire_simulated_alerts() -> None:
+    """Resolve the simulated node's alerts: without this they would fire forever, as missing data is not recovery."""
+    from lib.alerts import retire
+    from lib.gpu.health import RULE_PREFIX
+    from lib.store import open_store
+
+    if config.database_path().exists():
+        retire(open_store(), RULE_PREFIX, {"node": SIMULATED_HOSTNAME}, "the simulated GPU node was switched off")

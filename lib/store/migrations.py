@@ -147,6 +147,7 @@ MIGRATIONS: tuple[Migration, ...] = (
             xid INTEGER                        -- an XID critical error reported since the last sample
         );
         CREATE INDEX gpu_samples_by_time ON gpu_samples (ts, gpu);
+        CREATE INDEX gpu_samples_with_xid ON gpu_samples (ts) WHERE xid IS NOT NULL;  -- rare rows, read every tick
         -- Keyed by the start of each minute, so rolling a minute up again replaces it.
         CREATE TABLE gpu_rollups (
             ts INTEGER NOT NULL,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import streamlit as st
 
 from lib.settings import load_settings_or_defaults
@@ -27,11 +29,23 @@ def render() -> None:
     )
     with history_tab, shows_errors("Drawing the GPU history"):
         history_charts(settings)
-    with processes_tab, shows_errors("Listing GPU processes"):
-        processes_table()
-    with alerts_tab, shows_errors("Listing GPU alerts"):
-        alerts_panel(settings)
+    with processes_tab:
+        live(processes_table, "Listing GPU processes", 5.0)
+    with alerts_tab:
+        live(lambda: alerts_panel(settings), "Listing GPU alerts", 5.0)
     with planner_tab, shows_errors("Planning capacity"):
         capacity_planner()
-    with fleet_tab, shows_errors("Reading the fleet from Prometheus"):
-        fleet_view(settings)
+    with fleet_tab:
+        # Its own fragment: a slow or unreachable Prometheus holds up this tab, not every click on the page.
+        live(lambda: fleet_view(settings), "Reading the fleet from Prometheus", 15.0)
+
+
+def live(draw: Callable[[], None], action: str, every: float) -> None:
+    """Draw a section in a fragment that redraws itself every `every` seconds, failures shown in one sentence."""
+
+    @st.fragment(run_every=every)
+    def section() -> None:
+        with shows_errors(action):
+            draw()
+
+    section()

@@ -63,7 +63,8 @@ def fleet_view(settings: Settings) -> None:
         traces = points.rename(columns={"hostname": "node", "value": column}).assign(
             ts=lambda f: pd.to_datetime(f["ts"], unit="s", utc=True)
         )
-        step = int(points["ts"].diff().dropna().min()) if len(points) > 1 else 1
+        gaps = points.sort_values("ts").groupby(["hostname", "gpu"])["ts"].diff().dropna()
+        step = int(gaps.min()) if not gaps.empty else 1
         st.plotly_chart(history_figure(traces, column, max(step, 1)), width="stretch")
     st.caption(f"Read from {view.url} ({', '.join(view.sources)}).")
 

@@ -28,7 +28,12 @@ def history_charts(settings: Settings) -> None:
 
     @st.fragment(run_every=refresh)
     def charts() -> None:
-        found = history(open_store(), WINDOWS[window], raw_hours=settings["retention.raw_hours"])
+        found = history(
+            open_store(),
+            WINDOWS[window],
+            raw_hours=settings["retention.raw_hours"],
+            sample_seconds=settings["gpu.sample_interval_seconds"],
+        )
         if found.empty:
             st.info(
                 f"No GPU samples in the last {window}. The collector writes them once a GPU (or the simulated "

@@ -158,8 +158,11 @@ def processes_table() -> None:
     if not snapshot.gpus:
         st.caption("No GPU, so no GPU processes.")
         return
+    if snapshot.processes_unavailable:
+        st.warning(f"Some processes could not be listed: {snapshot.processes_unavailable}.", icon=":material/warning:")
     if not snapshot.processes:
-        st.caption("No process is using a GPU.")
+        if not snapshot.processes_unavailable:
+            st.caption("No process is using a GPU.")
         return
     frame = pd.DataFrame(
         {
@@ -196,7 +199,7 @@ def alerts_panel(settings: Settings) -> None:
         active_alerts_table(active)
     else:
         st.caption("No GPU alert is pending or firing.")
-    events = [event for event in alert_history(store, 200) if event.rule.startswith(RULE_PREFIX)]
+    events = alert_history(store, 200, rule_prefix=RULE_PREFIX)
     st.markdown("**History**")
     if events:
         alert_events_table(events)
@@ -208,5 +211,6 @@ def alerts_panel(settings: Settings) -> None:
         "of the slowdown temperature; any throttle reason other than idle or application clocks for 5 s; "
         "uncorrected ECC errors; an XID error in the last 10 minutes; at least 98% of the power limit for "
         f"{settings['gpu.power_cap_seconds']:g} s. Thresholds are settings; alerts reach the webhook "
-        "set on the Overview."
+        "set on the Overview. vLLM takes 90% of GPU memory by default (gpu_memory_utilization 0.9): on "
+        "vLLM nodes, set gpu.memory_warning_percent to 95 so a healthy server does not warn."
     )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import time
+
 import streamlit as st
 
 from lib import config, jsonsafe
@@ -38,10 +40,12 @@ def capacity_planner() -> None:
     if submitted:
         st.session_state.pop("gpu_plan_result", None)  # a failed plan must not leave the last one on screen
         snapshot = read_snapshot(with_processes=False)
-        st.session_state["gpu_plan_result"] = plan_capacity(
-            spec.strip(), dtype, int(context), int(batch), snapshot.gpus, snapshot.simulated
+        st.session_state["gpu_plan_result"] = (
+            plan_capacity(spec.strip(), dtype, int(context), int(batch), snapshot.gpus, snapshot.simulated),
+            time.time(),
         )
-    plan = st.session_state["gpu_plan_result"]
+    plan, plan_time = st.session_state["gpu_plan_result"]
+    st.caption(f"Planned at {time.strftime('%H:%M:%S', time.localtime(plan_time))} against the GPUs' free memory then.")
     columns = st.columns(5)
     columns[0].metric("Weights", f"{plan.weights_bytes / GIB:.2f} GiB", help=f"{plan.parameters:,} parameters")
     columns[1].metric("KV cache per token", f"{plan.kv_bytes_per_token:,} B")
@@ -73,6 +77,12 @@ def capacity_planner() -> None:
                     f"{plan.context:,} tokens: {plan.max_batch[index]}.",
                     icon=":material/block:",
                 )
+    elif plan.gpus:
+        st.warning(
+            "The GPUs' free memory cannot be read, so whether it fits is unknown; the figures above are what the "
+            "model needs.",
+            icon=":material/warning:",
+        )
     else:
         st.info("No GPU here to check against; the figures above are what the model needs.", icon=":material/info:")
     st.download_button(

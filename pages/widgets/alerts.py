@@ -25,6 +25,7 @@ def active_alerts_table(alerts: list[dict]) -> None:
         ),
         hide_index=True,
         width="stretch",
+        column_config={"value": st.column_config.NumberColumn(format="%.1f")},
     )
 
 

@@ -54,3 +54,48 @@ def test_bad_options_get_one_sentence(args, words):
     assert done.returncode == 1
     assert_one_sentence_error(done.stderr)
     assert words in done.stderr
+
+
+def test_switching_the_simulated_node_off_resolves_its_alerts():
+    run_cli("gpu", "simulate", "on")
+    run_cli("gpu", "collect", "--interval", "0.2", "--ticks", "2")
+    switched_on_at = json.loads(run_cli("gpu", "simulate", "status", "--json").stdout)["since"]
+    assert switched_on_at is not None
+    # The story's memory alert needs 20 s; make it fire now by starting the story a minute ago.
+    from lib.gpu.source import switch_simulated
+
+    switch_simulated(True, now=switched_on_at - 60)
+    run_cli("gpu", "collect", "--interval", "0.2", "--ticks", "2")
+    firing = json.loads(run_cli("alerts", "list", "--firing", "--json").stdout)
+    assert any(alert["labels"]["node"] == "simulated-node" for alert in firing)
+    run_cli("gpu", "simulate", "off")
+    assert json.loads(run_cli("alerts", "list", "--json").stdout) == []
+    history = json.loads(run_cli("alerts", "history", "--json").stdout)
+    assert any(event["message"] == "resolved: the simulated GPU node was switched off" for event in history)
+
+
+def test_plan_for_the_embedded_model_gives_the_kv_cache_of_the_issue_and_empty_maps_without_a_gpu():
+    done = run_cli(
+        "gpu", "plan", "--model", "smollm2-135m", "--dtype", "bfloat16", "--context", "8192", "--batch", "4", "--json"
+    )
+    assert done.returncode == 0, done.stderr
+    plan = json.loads(done.stdout)
+    assert plan["kv_bytes_per_token"] == 23_040 and plan["kv_cache_bytes"] == 754_974_720
+    assert plan["total_bytes"] == plan["weights_bytes"] + plan["kv_cache_bytes"] + plan["overhead_bytes"]
+    assert plan["fits"] == {} and plan["max_batch"] == {}
+
+
+def test_plan_against_the_simulated_node_says_which_gpus_fit():
+    run_cli("gpu", "simulate", "on")
+    plan = json.loads(
+        run_cli("gpu", "plan", "--model", "smollm2-135m", "--context", "8192", "--batch", "4", "--json").stdout
+    )
+    assert plan["fits"] == {"0": True, "1": True, "2": True, "3": True}
+    assert plan["max_batch"]["1"] < plan["max_batch"]["0"]  # GPU 1 is the one filling its memory
+
+
+def test_plan_for_a_model_that_cannot_be_found_is_one_sentence():
+    done = run_cli("gpu", "plan", "--model", "no-such-org/no-such-model")
+    assert done.returncode == 1
+    assert_one_sentence_error(done.stderr)
+    assert "no-such-org/no-such-model" in done.stderr

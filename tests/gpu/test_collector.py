@@ -129,6 +129,9 @@ def test_the_simulated_node_fires_every_gpu_rule_within_a_minute_and_the_webhook
             ("gpu-power-cap", "3"),
         } <= firing
         assert not any(gpu == "0" for _rule, gpu in firing)  # the healthy GPU stays quiet
+        deadline = time.monotonic() + 10  # notifications leave from a delivery thread
+        while len(receiver.requests) < len(firing) and time.monotonic() < deadline:
+            time.sleep(0.05)
         texts = [request["body"]["text"] for request in receiver.requests]
         assert any("XID" in text and "GPU 2 on simulated-node" in text for text in texts)
         assert any("power draw" in text and "GPU 3" in text for text in texts)
@@ -183,3 +186,57 @@ def test_rollups_summarise_each_minute_and_retention_prunes_raw_samples():
     ]
     remaining = rows("SELECT ts FROM gpu_samples")
     assert [row["ts"] for row in remaining] == [start + 3 * 3600]
+
+
+def test_a_slow_webhook_does_not_hold_up_sampling(monkeypatch):
+    hold = threading.Event()
+    with Receiver(hold=hold) as receiver:  # accepts, then answers only when released
+        monkeypatch.setenv("PITWALL_ALERTS_WEBHOOK_URL", receiver.url)
+        clock = Clock()
+        collector = collector_for(simulated_node(), clock, notifiers=None, hostname="simulated-node")
+        started = time.monotonic()
+        for second in range(45, 50):  # the ECC and XID alerts fire on the first of these ticks
+            clock.t = second
+            collector.tick(T0 + second)
+        assert time.monotonic() - started < 2.0  # five ticks, not five webhook timeouts
+        hold.set()
+    assert len(rows("SELECT * FROM gpu_samples")) == 20
+
+
+def test_gpus_that_stop_answering_after_being_sampled_are_lost_not_absent():
+    clock = Clock()
+    nvml = FakeNvml(uniform_gpus(2), elapsed=clock)
+    reader = NvmlReader(nvml, hostname="node-a")
+    collector = Collector(open_store(), reader=lambda: reader, owner="a:1:1", notifiers=[])
+    assert collector.tick(T0).state == "collected"
+    nvml.gpus = []  # the driver no longer sees them (a crash, a version mismatch after an upgrade)
+    result = collector.tick(T0 + 1)
+    assert result.state == "gpus lost"
+    assert sorted(message for message in result.events) == [
+        "GPU 0 on node-a: not answering NVML (1 = lost) is 1 (> 0.5)",
+        "GPU 1 on node-a: not answering NVML (1 = lost) is 1 (> 0.5)",
+    ]
+    from lib.gpu.status import status
+
+    tile = status(open_store(), load_settings(), now=T0 + 2)
+    assert tile.state == "critical" and "not answering NVML" in tile.detail
+
+
+def test_a_machine_that_never_had_a_gpu_does_not_take_the_lease():
+    reader = NvmlReader(FakeNvml([], missing_driver=True))
+    Collector(open_store(), reader=lambda: reader, owner="a:1:1", notifiers=[]).tick(T0)
+    assert not collector_state(open_store(), now=T0).running
+    # so a collector that does see GPUs is not kept on standby by it
+    clock = Clock()
+    assert collector_for(uniform_gpus(1), clock, owner="b:2:2").tick(T0 + 1).state == "collected"
+
+
+def test_an_application_xid_warns_and_a_hardware_xid_is_critical():
+    clock = Clock()
+    gpus = [FakeGpu(xid_events=[(1.0, 13)]), FakeGpu(xid_events=[(1.0, 79)])]
+    collector = collector_for(gpus, clock, notifiers=[])
+    collector.tick(T0)
+    clock.t = 1
+    collector.tick(T0 + 1)
+    firing = {(a["rule"], a["labels"]["gpu"], a["severity"]) for a in active_alerts(open_store(), firing_only=True)}
+    assert firing == {("gpu-xid-application", "0", "warning"), ("gpu-xid", "1", "critical")}

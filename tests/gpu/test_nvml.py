@@ -117,24 +117,32 @@ def test_processes_show_pid_and_memory_and_unknown_name_where_the_namespace_hide
     assert processes[1].used_memory_bytes is None  # NVML's "not available" sentinel is not 16 EiB
 
 
-def test_a_real_pid_is_named_from_proc():
-    name, user = describe_pid(os.getpid())
-    assert name and user
-    assert describe_pid(2**22 + 12345) == (None, None)
+def test_a_pid_is_named_only_when_its_maps_show_it_uses_an_nvidia_device():
+    # This test process maps no NVIDIA device or library: in a container, NVML's host PID of some GPU
+    # process could be this unrelated local PID, so it must not lend its name.
+    assert describe_pid(os.getpid()) == (None, None)
+    assert describe_pid(2**22 + 12345) == (None, None)  # no such process here
 
 
-def test_xid_errors_arrive_once_as_events():
+def test_xid_errors_arrive_once_and_only_for_the_reader_that_asks_for_them():
     reader, clock = reader_of([FakeGpu(), FakeGpu(xid_events=[(5.0, 79)])])
-    assert reader.snapshot().xid_events == []
+    assert reader.snapshot(with_events=True).xid_events == []
     clock[0] = 6
-    events = reader.snapshot().xid_events
+    assert reader.snapshot().xid_events == []  # a page's read leaves the event for the collector
+    events = reader.snapshot(with_events=True).xid_events
     assert [(event.gpu_index, event.xid) for event in events] == [(1, 79)]
-    assert reader.snapshot().xid_events == []
+    assert reader.snapshot(with_events=True).xid_events == []
+
+
+def test_a_process_list_nvml_refuses_is_reported_not_shown_as_empty():
+    snapshot = reader_of([FakeGpu(unsupported=frozenset({"nvmlDeviceGetComputeRunningProcesses"}))])[0].snapshot()
+    assert snapshot.processes == []
+    assert snapshot.processes_unavailable == "GPU 0: NVML would not list its processes (Not Supported)"
 
 
 def test_a_gpu_that_cannot_register_for_events_still_reads():
     reader, _ = reader_of([FakeGpu(unsupported=frozenset({"nvmlDeviceRegisterEvents"}), xid_events=[(0, 13)])])
-    snapshot = reader.snapshot()
+    snapshot = reader.snapshot(with_events=True)
     assert snapshot.xid_events == [] and snapshot.gpus[0].lost is None
 
 

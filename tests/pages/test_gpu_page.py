@@ -44,8 +44,11 @@ def test_the_simulated_node_shows_labelled_tiles_verdicts_processes_and_alerts()
     assert markdown.count("simulated]") >= 4  # a badge on every tile
     assert "GPU 2" in markdown and "critical" in markdown and "healthy" in markdown
     captions = " ".join(caption.value for caption in at.caption)
-    assert "throttling: SW thermal slowdown" in captions or "uncorrected ECC" in captions
-    assert "Clock events: SW power cap" in captions
+    assert "1 uncorrected ECC error(s)" in captions  # GPU 2's headline, its worst reason
+    assert "Also: XID 48 error in the last 10 min" in captions
+    assert "Clock events: SW thermal slowdown" in captions and "Clock events: SW power cap" in captions
+    charts = at.get("plotly_chart")
+    assert len(charts) == 4  # utilisation, memory, temperature, power over the last 5 minutes
     assert "fan (Not Supported)" in captions  # shown as not available, not hidden
     assert any("Simulated node." in box.value for box in at.warning)
     processes = frame_with(at, "PID")
