@@ -187,6 +187,11 @@ def ensure_server_collector() -> bool:
     return True
 
 
+def server_collector_running() -> bool:
+    """Whether this server's collector thread runs (it holds the lease only while it has GPUs to judge)."""
+    return _server_thread is not None and _server_thread.is_alive()
+
+
 def stop_server_collector(timeout: float = 5.0) -> None:
     """Stop this server's collector and give its lease up."""
     global _server_thread

@@ -79,6 +79,7 @@ FRAME_COLUMNS = [
     "power_w",
     "power_limit_w",
     "throttled",
+    "age_seconds",
 ]
 
 
@@ -221,6 +222,7 @@ class FleetGpu:
     temperature_slowdown_c: float | None = None
     throttled: bool | None = None
     up: bool | None = None  # pitwall's exporter says False for a GPU that fell off the bus; dcgm does not say
+    age_seconds: float | None = None  # since Prometheus last scraped it (it keeps a vanished series ~5 min)
 
     @property
     def memory_percent(self) -> float | None:
@@ -273,6 +275,10 @@ class FleetView:
         return pd.DataFrame([gpu.to_dict() for gpu in self.gpus], columns=FRAME_COLUMNS)
 
 
+# One per-GPU series of each exporter, whose sample time is the GPU's last scrape.
+AGE_SERIES = ("pitwall_gpu_up", "DCGM_FI_DEV_GPU_TEMP")
+
+
 def fleet_selector() -> str:
     """One PromQL selector for every series the fleet view reads, of both exporters."""
     names = "|".join([*PITWALL_FIELDS, *DCGM_FIELDS])
@@ -284,6 +290,15 @@ def read_fleet(url: str, timeout: float = 5.0) -> FleetView:
     queried_at = time.time()
     series = query(url, fleet_selector(), timeout)
     gpus = fleet_from_series(series)
+    # Prometheus answers with a series' last value for five minutes after its exporter went away; each
+    # GPU's age tells a node that stopped reporting from one that is current.
+    ages: dict[tuple[str, str], float] = {}
+    for labels, age in query(url, f'time() - timestamp({{__name__=~"{"|".join(AGE_SERIES)}"}})', timeout):
+        key = series_key(labels)
+        if key is not None and math.isfinite(age):
+            ages[key] = min(age, ages.get(key, age))
+    for gpu in gpus:
+        gpu.age_seconds = ages.get((gpu.hostname, gpu.gpu))
     sources = sorted({gpu.source for gpu in gpus}, key=["pitwall", "dcgm"].index)
     return FleetView(display_url(url), queried_at, gpus, sources)
 

@@ -11,6 +11,7 @@ from lib.gpu.prometheus import fleet_history, read_fleet
 from lib.settings import Settings
 
 GIB = 1024**3
+STALE_SECONDS = 60  # a node whose last scrape is older than this is flagged
 # Fleet metric -> the history chart's column of the same meaning.
 HISTORY_METRICS = {"utilization_percent": "gpu_util", "temperature_c": "temperature", "power_w": "power"}
 
@@ -44,6 +45,14 @@ def fleet_view(settings: Settings) -> None:
     middle.metric("GPUs", len(frame))
     right.metric(f"Memory above {warn:g}%", int((frame["memory_percent"] > warn).sum()))
     last.metric("Throttling", int(frame["throttled"].fillna(False).astype(bool).sum()))
+    stale = frame[frame["age_seconds"] > STALE_SECONDS]
+    if not stale.empty:
+        hosts = ", ".join(sorted(set(stale["hostname"])))
+        st.warning(
+            f"Not scraped for over {STALE_SECONDS} s: {hosts}. Their numbers are the last Prometheus saw; check "
+            "the exporter on those nodes (Prometheus drops such series after 5 minutes).",
+            icon=":material/schedule:",
+        )
     st.dataframe(readable(frame), hide_index=True, width="stretch")
     charts = st.columns(2)
     charts[0].plotly_chart(fleet_figure(frame, "utilization_percent", "GPU utilisation", "%"), width="stretch")
@@ -85,5 +94,6 @@ def readable(frame: pd.DataFrame) -> pd.DataFrame:
             "Temp °C": frame["temperature_c"],
             "Power W": frame["power_w"].round(0),
             "Throttled": frame["throttled"],
+            "Scraped (s ago)": frame["age_seconds"].round(0),
         }
     )

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from lib.alerts import active_alerts, alert_history
-from lib.gpu.collector import collector_state
+from lib.gpu.collector import collector_state, server_collector_running
 from lib.gpu.health import CRITICAL, HEALTHY, RULE_PREFIX, Verdict, alerts_for, verdict
 from lib.gpu.nvml import GpuReading, Snapshot
 from lib.gpu.source import read_snapshot
@@ -129,20 +129,20 @@ def _number(value: float | None, unit: str) -> str:
 def collector_line(settings: Settings) -> None:
     """Who writes the history, how often, and how fresh it is; a warning when nobody does."""
     state = collector_state(open_store())
-    if state.running and state.last_sample_at is None:
-        st.caption(
-            f":material/history: The {state.origin or 'collector'} is running, with no GPU to sample yet; "
-            "history starts with the first GPU it finds."
-        )
-    elif state.running:
+    if state.running:
         st.caption(
             f":material/history: History collected by the {state.origin or 'collector'} every "
             f"{state.interval_seconds:g} s since {time.strftime('%H:%M:%S', time.localtime(state.since))}; "
             f"last sample {ago(state.last_sample_at)}."
         )
+    elif server_collector_running():
+        st.caption(
+            ":material/history: This server's collector is waiting for a GPU; history starts with the first "
+            f"one it finds (last sample {ago(state.last_sample_at)})."
+        )
     elif settings["gpu.collect_in_server"]:
         st.caption(
-            ":material/history: No collector is running: the server starts one at launch; "
+            ":material/history: No collector is running (it starts with the server); "
             f"last sample {ago(state.last_sample_at)}."
         )
     else:

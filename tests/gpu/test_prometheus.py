@@ -182,6 +182,7 @@ def test_the_fleet_lists_every_node_and_gpu_of_both_exporters(fleet: Fleet) -> N
     ]
     assert view.hosts == 3 and view.sources == ["pitwall", "dcgm"]
     assert view.url == fleet.url
+    assert all(gpu.age_seconds is not None and 0 <= gpu.age_seconds < 10 for gpu in view.gpus)  # scraped every 1 s
 
 
 def test_pitwall_gpus_show_what_the_fake_measured(fleet: Fleet) -> None:
@@ -360,3 +361,5 @@ def test_the_pages_fleet_tab_shows_every_node_and_gpu_scraped_by_prometheus(flee
     assert sorted(set(table["Node"])) == ["dcgm-node", "node-a", "node-b"]
     assert set(table["Source"]) == {"pitwall", "dcgm"}
     assert table["Throttled"].fillna(False).astype(bool).sum() >= 1
+    assert (table["Scraped (s ago)"] < 30).all()  # every node current: no stale warning
+    assert not at.warning
