@@ -6,6 +6,7 @@ import time
 import urllib.request
 
 import pytest
+from playwright.sync_api import expect
 
 from lib.gpu.source import switch_simulated
 from tests.alerts.test_notifiers import Receiver
@@ -42,21 +43,22 @@ def test_the_simulated_node_live_tiles_charts_alerts_planner_and_webhook(page, p
                 page.locator("[data-testid='stButtonGroup'] button").get_by_text(window, exact=True).click()
                 page.wait_for_timeout(800)
             page.wait_for_selector(f"{MAIN} .js-plotly-plot", timeout=20_000)
-            assert main.get_by_text("SIMULATED data").count() >= 1
-            assert main.get_by_text("GPU utilisation (%)", exact=False).count() >= 1
+            main.get_by_text("SIMULATED data").first.wait_for(timeout=20_000)  # every chart says so
+            main.get_by_text("GPU utilisation (%)", exact=False).first.wait_for(timeout=20_000)
             screenshot(page, "gpu-simulated-history")
 
             page.get_by_role("tab", name="Alerts").click()
             # A dataframe is a canvas; its cells exist, hidden, for screen readers.
             page.get_by_text("gpu-xid").first.wait_for(state="attached", timeout=10_000)
-            assert main.get_by_text("gpu-ecc").count() >= 1
+            page.get_by_text("gpu-ecc").first.wait_for(state="attached", timeout=10_000)
             screenshot(page, "gpu-simulated-alerts")
 
             page.get_by_role("tab", name="Capacity planner").click()
             page.get_by_role("button", name="Plan").click()
             page.get_by_text("KV cache per token").wait_for(timeout=60_000)
             assert main.get_by_text("23,040 B").count() == 1  # smollm2-135m, bfloat16
-            assert main.get_by_text("fits in", exact=False).count() == 4
+            # The verdicts are drawn after the metrics and the chart: wait for all four, not the first.
+            expect(main.get_by_text("fits in", exact=False)).to_have_count(4, timeout=30_000)
             screenshot(page, "gpu-simulated-planner")
 
             page.get_by_role("tab", name="Processes").click()
