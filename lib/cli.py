@@ -26,6 +26,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.gpu import cli as gpu_cli
     from lib.jobs import cli as jobs_cli
     from lib.models import cli as models_cli
+    from lib.quality import cli as quality_cli
     from lib.samples import cli as samples_cli
     from lib.store import cli as store_cli
 
@@ -35,6 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     modules = (
         status_cli,
         gpu_cli,
+        quality_cli,
         models_cli,
         evaluation_cli,
         jobs_cli,

@@ -113,6 +113,17 @@ def load_model(spec: ModelSpec | str | None = None, dtype: str = "auto", device:
     return LoadedModel(model, tokenizer, info)
 
 
+def load_tokenizer(spec: ModelSpec | str | None = None) -> Any:
+    """Only the tokenizer of a model (counting tokens needs no weights in memory)."""
+    from transformers import AutoTokenizer
+
+    folder = model_folder(spec)
+    try:
+        return AutoTokenizer.from_pretrained(folder)
+    except Exception as error:  # transformers raises many types for a bad folder
+        raise ModelError(f"Could not load the tokenizer from {folder}: {first_line(error)}.") from error
+
+
 def _from_folder(folder: Path, torch_dtype: torch.dtype) -> tuple[Any, Any]:
     from transformers import AutoModelForCausalLM, AutoTokenizer
 
