@@ -6,7 +6,8 @@ import re
 
 from tests.helpers import ROOT
 
-TEST_TOOLS = {"pytest", "pytest-timeout", "playwright", "ruff"}
+# Tools for tests and benchmarks only (datasketch is bench/quality_dedup.py's baseline): never in `make run`.
+TEST_TOOLS = {"pytest", "pytest-timeout", "playwright", "ruff", "datasketch"}
 
 
 def names(requirements: str) -> set[str]:
