@@ -241,7 +241,9 @@ class NvmlReader:
         return None
 
     def _fail(self, reason: str) -> str:
-        log.info("NVML not available: %s", reason)
+        # Retried every 30 s for a driver loaded later: say so once per reason, not twice a minute forever.
+        repeated = self._failure is not None and self._failure[0] == reason
+        log.log(logging.DEBUG if repeated else logging.INFO, "NVML not available: %s", reason)
         self._failure = (reason, time.monotonic())
         return reason
 

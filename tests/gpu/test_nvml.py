@@ -167,3 +167,16 @@ def test_a_failed_init_is_not_retried_on_every_sample():
     assert reader.snapshot().gpus == []  # within the retry delay: the cached reason
     reader._failure = (reader._failure[0], reader._failure[1] - 60)
     assert len(reader.snapshot().gpus) == 1  # a driver loaded later is found
+
+
+def test_a_missing_driver_is_logged_once_not_on_every_retry(caplog):
+    nvml = FakeNvml([], missing_driver=True)
+    reader = NvmlReader(nvml)
+    with caplog.at_level("INFO", logger="pitwall.gpu"):
+        for _ in range(3):
+            reader.snapshot()
+            reader._failure = (reader._failure[0], reader._failure[1] - 60)  # as if the retry delay had passed
+    assert [record.getMessage() for record in caplog.records if record.levelname == "INFO"] == [
+        "NVML not available: No NVIDIA driver found (NVML's library libnvidia-ml.so.1 is not installed) "
+        "[NVML: NVML Shared Library Not Found]"
+    ]
