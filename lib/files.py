@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+from lib.errors import InputError
 
 
 def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
@@ -21,3 +24,22 @@ def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
         os.replace(temporary, path)
     finally:
         Path(temporary).unlink(missing_ok=True)
+
+
+def read_file_bytes(path: Path, kind: str, check_size: Callable[[int], None]) -> bytes:
+    """The bytes of the file at `path`, or an InputError in one sentence (missing, a folder, unreadable).
+
+    `kind` names what was expected ("a text file"); `check_size(bytes)` raises before anything is read
+    when the file is over the caller's limit.
+    """
+    try:
+        if path.is_dir():
+            raise InputError(f"{path} is a folder; name {kind}.")
+        check_size(path.stat().st_size)
+        return path.read_bytes()
+    except FileNotFoundError as error:
+        raise InputError(f"There is no file {path}; check the path.") from error
+    except PermissionError as error:
+        raise InputError(f"Cannot read {path} (permission denied); check its permissions.") from error
+    except OSError as error:
+        raise InputError(f"Cannot read {path} ({error.strerror or error}); check the path.") from error

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from lib.errors import InputError
+from lib.files import read_file_bytes
 
 MAX_TEXT_BYTES = 200 * 1024 * 1024
 
@@ -32,19 +33,13 @@ def decode_text(data: bytes, name: str) -> str:
         ) from error
 
 
+def _check_text_size(path: Path, size: int) -> None:
+    if size > MAX_TEXT_BYTES:
+        raise InputError(f"{path} is over the {MAX_TEXT_BYTES // 2**20} MiB limit; score a part of it.")
+
+
 def read_text_file(path: Path | str) -> str:
     """The text of the file at `path`, or an InputError saying why it cannot be read."""
     path = Path(path).expanduser()
-    try:
-        if path.is_dir():
-            raise InputError(f"{path} is a folder; name a text file.")
-        if path.stat().st_size > MAX_TEXT_BYTES:
-            raise InputError(f"{path} is over the {MAX_TEXT_BYTES // 2**20} MiB limit; score a part of it.")
-        data = path.read_bytes()
-    except FileNotFoundError as error:
-        raise InputError(f"There is no file {path}; check the path.") from error
-    except PermissionError as error:
-        raise InputError(f"Cannot read {path} (permission denied).") from error
-    except OSError as error:
-        raise InputError(f"Cannot read {path} ({error.strerror or error}); check the path.") from error
+    data = read_file_bytes(path, "a text file", lambda size: _check_text_size(path, size))
     return decode_text(data, str(path))

@@ -43,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import InputError, first_line
+from lib.files import read_file_bytes
 
 FORMATS = ("csv", "tsv", "jsonl", "json", "parquet", "text")
 CHAT_MODES = ("conversation", "message")
@@ -205,17 +206,7 @@ def _load(source: Path | str | bytes, name: str | None, limit: int) -> tuple[byt
         return bytes(source), name
     path = Path(source).expanduser()
     name = name or path.name or str(path)
-    try:
-        if path.is_dir():
-            raise InputError(f"{path} is a folder; name a dataset file.")
-        _check_size(path.stat().st_size, limit, name)
-        return path.read_bytes(), name
-    except FileNotFoundError as error:
-        raise InputError(f"There is no file {path}; check the path.") from error
-    except PermissionError as error:
-        raise InputError(f"Cannot read {path} (permission denied); check its permissions.") from error
-    except OSError as error:
-        raise InputError(f"Cannot read {path} ({error.strerror or error}); check the path.") from error
+    return read_file_bytes(path, "a dataset file", lambda size: _check_size(size, limit, name)), name
 
 
 def _check_size(size: int, limit: int, name: str) -> None:
