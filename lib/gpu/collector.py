@@ -65,9 +65,9 @@ class Collector:
         self._last_maintenance = 0.0
         self._known_devices: tuple = ()
 
-    def tick(self, now: float | None = None) -> TickResult:
+    def tick(self, now: float | None = None, settings: Settings | None = None) -> TickResult:
         """Sample, take the lease (or stand by), store, judge; roll up and prune once a minute."""
-        settings = self._settings()
+        settings = settings or self._settings()
         interval = settings["gpu.sample_interval_seconds"]
         now = time.time() if now is None else now
         snapshot = self._reader().snapshot(with_processes=False, with_events=True)
@@ -114,8 +114,9 @@ class Collector:
         try:
             while not stop.is_set():
                 started = time.monotonic()
+                settings = self._settings()  # read once per tick: the tick and the wait after it share it
                 try:
-                    result = self.tick()
+                    result = self.tick(settings=settings)
                 except PitwallError as error:  # a locked or damaged store: say so, keep trying
                     log.warning("GPU sample not stored: %s", error)
                     result = TickResult("failed", reason=str(error))
@@ -124,8 +125,7 @@ class Collector:
                     result = TickResult("failed", reason=f"unexpected {type(error).__name__} (see the log)")
                 if on_tick:
                     on_tick(result)
-                interval = self._settings()["gpu.sample_interval_seconds"]
-                stop.wait(max(0.0, interval - (time.monotonic() - started)))
+                stop.wait(max(0.0, settings["gpu.sample_interval_seconds"] - (time.monotonic() - started)))
         finally:
             with contextlib.suppress(PitwallError):
                 leases.release(self.store, LEASE, self.owner)
