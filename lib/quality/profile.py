@@ -77,6 +77,9 @@ class ProfileResult:
     row_languages: dict[int, str]  # sampled row -> language
     sample: Sample
     seconds: float
+    char_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))  # per row, 0 when empty
+    word_lengths: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    token_lengths: dict[int, int] = field(default_factory=dict)  # sampled row -> tokens (empty: no tokenizer)
     rules: list[dict] = field(default_factory=list)
 
     def row_number(self, row: int) -> int:
@@ -104,6 +107,7 @@ class ProfileResult:
             "markup": self.markup.counts(),
             "length": {unit: stats.to_dict() for unit, stats in self.lengths.items()},
             "length_outliers": len(self.length_outliers),
+            "histograms": self.histograms(),
             "numeric_outliers": {column: len(found) for column, found in self.numeric_outliers.items()},
             "languages": self.languages,
             "heuristics": self.heuristics.counts(),
@@ -138,6 +142,24 @@ class ProfileResult:
             }
             for name, rows in checks.items()
         }
+
+    def histograms(self, bins: int = 40) -> dict[str, dict]:
+        """Length histograms of the non-empty rows on a log-spaced grid, so stored runs can redraw them."""
+        filled = np.ones(len(self.texts), dtype=bool)
+        filled[self.empty] = False
+        series = {"characters": self.char_lengths[filled], "words": self.word_lengths[filled]}
+        if self.token_lengths:
+            series["tokens"] = np.fromiter(self.token_lengths.values(), dtype=np.int64)
+        out = {}
+        for unit, values in series.items():
+            if values.size == 0:
+                continue
+            low = max(1.0, float(values.min()))
+            top = max(low + 1, float(values.max()) + 1)
+            edges = np.unique(np.round(np.geomspace(low, top, bins + 1)))
+            counts, edges = np.histogram(np.clip(values, 1, None), bins=edges)
+            out[unit] = {"edges": edges.astype(int).tolist(), "counts": counts.astype(int).tolist()}
+        return out
 
     def near_duplicate_rows(self) -> list[int]:
         """Rows in a near-duplicate cluster beyond its first member that are not exact duplicates."""
@@ -180,8 +202,11 @@ def profile(
     sampled_texts = [texts[row] or "" for row in sample.rows]
     row_languages = dict(zip(sample.rows, detect_languages(sampled_texts), strict=True))
     lengths = {"characters": summarize(chars[filled], "characters"), "words": summarize(words[filled], "words")}
+    tokens: dict[int, int] = {}
     if options.tokenizer is not None and sampled_texts:
-        lengths["tokens"] = summarize(token_lengths(sampled_texts, options.tokenizer), "tokens")
+        counts = token_lengths(sampled_texts, options.tokenizer)
+        lengths["tokens"] = summarize(counts, "tokens")
+        tokens = dict(zip(sample.rows, (int(count) for count in counts), strict=True))
     report(7, steps, "outliers")
     outliers = robust_outliers(np.where(filled, chars, np.nan))
     result = ProfileResult(
@@ -201,6 +226,9 @@ def profile(
         row_languages=row_languages,
         sample=sample,
         seconds=0.0,
+        char_lengths=chars,
+        word_lengths=words,
+        token_lengths=tokens,
     )
     result.seconds = time.perf_counter() - started
     report(steps, steps, "done")

@@ -191,6 +191,37 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        6,
+        "Data quality runs and named rule sets",
+        """
+        -- One row per profiled dataset: what was profiled (its SHA-256 and, when kept, a copy under
+        -- PITWALL_HOME/datasets), with which settings, and the headline counts.
+        CREATE TABLE quality_runs (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            created_at TEXT NOT NULL,
+            dataset TEXT NOT NULL,             -- the file's name as uploaded
+            sha256 TEXT NOT NULL,
+            format TEXT NOT NULL,
+            rows INTEGER NOT NULL,
+            text_column TEXT NOT NULL,
+            stored_path TEXT,                  -- the kept copy of the dataset, or NULL
+            rule_set TEXT,                     -- the rule set checked, or NULL
+            rules_passed INTEGER,              -- 1 all passed, 0 one failed, NULL no rules
+            settings TEXT NOT NULL,            -- JSON: threshold, heuristic families, sample size, tokenizer
+            summary TEXT NOT NULL,             -- JSON: the `quality profile --json` headline numbers
+            detail TEXT NOT NULL               -- JSON: findings (row numbers and examples)
+        );
+        CREATE INDEX quality_runs_by_sha ON quality_runs (sha256);
+        -- Great-Expectations-style rule sets, kept as the YAML the user wrote.
+        CREATE TABLE quality_rule_sets (
+            name TEXT PRIMARY KEY,
+            yaml TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
