@@ -56,8 +56,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     setup_logging("cli")
     try:
-        args.run(args)
-        return 0
+        return args.run(args) or 0  # a command may return its own code (2: a data-quality rule failed)
     except JobCancelled as error:
         log.info("`%s %s` stopped: %s", args.group, args.command, error)
         print(f"pitwall: {error}", file=sys.stderr)

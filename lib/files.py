@@ -10,16 +10,20 @@ from pathlib import Path
 from lib.errors import InputError
 
 
-def write_atomically(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write `text` to a uniquely named temporary file beside `path`, then rename it over `path`.
+def write_atomically(path: Path, text: str | bytes, mode: int = 0o644) -> None:
+    """Write `text` (or bytes) to a uniquely named temporary file beside `path`, then rename it over `path`.
 
     The temporary name is unique, so two writers at once never rename each other's files away;
     the file is created owner-only and then given `mode` (0o600 keeps it private throughout).
     """
     descriptor, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            handle.write(text)
+        if isinstance(text, bytes):
+            with os.fdopen(descriptor, "wb") as handle:
+                handle.write(text)
+        else:
+            with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+                handle.write(text)
         os.chmod(temporary, mode)
         os.replace(temporary, path)
     finally:

@@ -36,7 +36,7 @@ class AreaStatus:
 # area -> (title, "module:function" of its status(), or None while the page is not built)
 AREAS: dict[str, tuple[str, str | None]] = {
     "gpu": ("GPU health", "lib.gpu.status:status"),
-    "data-quality": ("Data quality", None),
+    "data-quality": ("Data quality", "lib.quality.status:status"),
     "evaluation": ("Evaluation", "lib.evaluation.status:status"),
     "latency": ("Latency", None),
     "security": ("Security", None),

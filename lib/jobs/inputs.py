@@ -29,13 +29,22 @@ def sha256_text(text: str) -> str:
 
 def stage_text(text: str) -> tuple[Path, str]:
     """Write `text` under its hash (once); return the path and the hash."""
-    digest = sha256_text(text)
+    return _stage(text, sha256_text(text), ".txt")
+
+
+def stage_bytes(data: bytes, suffix: str) -> tuple[Path, str]:
+    """Write an upload's bytes under their hash and the file's own suffix (once); return the path and the hash."""
+    clean_suffix = "".join(c for c in suffix.lower() if c.isalnum() or c == ".")[:12]
+    return _stage(data, hashlib.sha256(data).hexdigest(), clean_suffix)
+
+
+def _stage(content: str | bytes, digest: str, suffix: str) -> tuple[Path, str]:
     folder = inputs_dir()
-    path = folder / f"{digest}.txt"
+    path = folder / f"{digest}{suffix}"
     try:
         folder.mkdir(parents=True, exist_ok=True)
         if not path.exists():
-            write_atomically(path, text)
+            write_atomically(path, content)
         else:
             os.utime(path)  # in use again: keep it from being pruned
     except OSError as error:
@@ -48,7 +57,7 @@ def stage_text(text: str) -> tuple[Path, str]:
 def prune_inputs(keep_seconds: float = KEEP_SECONDS) -> int:
     """Remove staged inputs unused for a week; return how many."""
     cutoff, removed = time.time() - keep_seconds, 0
-    for path in inputs_dir().glob("*.txt"):
+    for path in inputs_dir().glob("*"):
         try:
             if path.stat().st_mtime < cutoff:
                 path.unlink()

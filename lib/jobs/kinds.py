@@ -55,3 +55,7 @@ def page_of(kind_name: str) -> str:
 
 
 register(JobKind("perplexity", "lib.evaluation.jobs:perplexity_job", "Perplexity", uses_model=True, page="evaluation"))
+# Profiling is numpy and pure Python: a process of its own keeps the dashboard's GIL free.
+register(
+    JobKind("quality-profile", "lib.quality.jobs:profile_job", "Data profile", executor=PROCESS, page="data-quality")
+)

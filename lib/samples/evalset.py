@@ -68,7 +68,7 @@ def help_centre_text(seed: int = 7, entries: int = 40) -> str:
     for _ in range(entries):
         topic = TOPICS[rng.choice(list(TOPICS))]
         slots = _slots(rng, start)
-        question = rng.choice(topic["user"]).format(**slots)
-        answer = rng.choice(topic["assistant"]).format(**slots)
+        questions, answers = rng.choice(topic["cases"])
+        question, answer = rng.choice(questions).format_map(slots), rng.choice(answers).format_map(slots)
         paragraphs.append(f"Question: {question}\nAnswer: {answer}")
     return "\n\n".join(paragraphs) + "\n"

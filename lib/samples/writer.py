@@ -1,4 +1,8 @@
-"""Write the demo data to a folder: chat JSONL, CSV, the QA set, a text, and a manifest of planted problems."""
+"""Write the demo data to a folder: chat JSONL, CSV, the QA set, a text, and a manifest of planted problems.
+
+The manifest lists each planted problem's rows and, under `expected`, what `quality profile --json` reports on
+the demo files (tests/quality/test_profile.py holds the profiler to it).
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,17 @@ import csv
 import fcntl
 import io
 import json
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from lib.errors import InputError
 from lib.files import write_atomically
 from lib.samples.evalset import help_centre_text, qa_eval_rows
-from lib.samples.support import SYSTEM_PROMPT, SupportRow, generate_support_dataset
+from lib.samples.support import SYSTEM_PROMPT, SupportDataset, SupportRow, generate_support_dataset
+
+# The profiler's PII kinds (lib.quality.pii.PII_TYPES), named here so writing the demo needs no pyarrow.
+PII_KINDS = ("email", "phone", "credit_card", "iban", "ip", "ssn", "secret")
 
 CSV_COLUMNS = ["id", "created_at", "channel", "topic", "user_message", "assistant_reply", "response_seconds", "csat"]
 
@@ -54,6 +62,7 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         "row_index": "0-based line of the JSONL file and data row of the CSV (same order)",
         "planted": data.planted,
         "duplicate_of": {str(k): v for k, v in data.duplicate_of.items()},
+        "expected": expected_profiles(data),
     }
     contents = {
         "conversations_jsonl": "".join(
@@ -83,6 +92,77 @@ def write_samples(folder: Path | str, seed: int = 7) -> SamplesManifest:
         planted={name: len(rows) for name, rows in data.planted.items()},
         seed=seed,
     )
+
+
+def expected_profiles(data: SupportDataset) -> dict[str, dict]:
+    """What `quality profile --json` reports on the JSONL and on the CSV's user messages, from what was planted.
+
+    Counts use the CLI's keys. No two clean rows are alike (see lib.samples.support), so each count is a planted
+    problem's rows, and `findings` names the planted lists whose rows each finding lists (the CLI gives them as
+    1-based file rows). Near-duplicate clusters include each exact copy with its source, as the profiler counts
+    them. In the CSV's user messages the near-duplicate copies are exact duplicates (only their reply was
+    edited), and only the empty rows whose user message was blanked are empty.
+    """
+    planted = {name: len(rows) for name, rows in data.planted.items()}
+    total, copies = len(data.rows), planted["exact_duplicate"] + planted["near_duplicate"]
+    foreign = dict(Counter(data.languages.values()))
+    blank_users = sum(1 for row in data.rows if not row.user.strip())
+    pii = dict.fromkeys(PII_KINDS, 0)
+    pii.update(email=planted["email"], phone=planted["phone"], credit_card=planted["card_number"])
+    findings = {
+        "pii_email": ["email"],
+        "pii_phone": ["phone"],
+        "pii_credit_card": ["card_number"],
+        "length_outliers": ["very_long"],
+    }
+    conversations = {
+        "command": "python -m lib quality profile support_conversations.jsonl --no-tokens --json",
+        "rows": total,
+        "text_column": "text",
+        "chat": "conversation",
+        "empty": 0,
+        "empty_parts": planted["empty"],
+        "exact_duplicates": planted["exact_duplicate"],
+        "near_duplicates": planted["near_duplicate"],
+        "near_duplicate_clusters": copies,
+        "pii": pii,
+        "markup": {"html": planted["html"], "control_characters": 0, "mojibake": 0},
+        "length_outliers": planted["very_long"],
+        "numeric_outliers": {},
+        "languages": {"en": total - sum(foreign.values())} | foreign,
+        "non_english": sum(foreign.values()),
+        "findings": findings
+        | {
+            "empty_parts": ["empty"],
+            "exact_duplicates": ["exact_duplicate"],
+            "near_duplicates": ["near_duplicate"],
+            "markup_html": ["html"],
+        },
+    }
+    user_messages = {
+        "command": "python -m lib quality profile support_conversations.csv --text-column user_message --no-tokens "
+        "--json",
+        "rows": total,
+        "text_column": "user_message",
+        "chat": None,
+        "empty": blank_users,
+        "empty_parts": 0,
+        "exact_duplicates": copies,
+        "near_duplicates": 0,
+        "near_duplicate_clusters": copies,
+        "pii": pii,
+        "markup": {"html": 0, "control_characters": 0, "mojibake": 0},
+        "length_outliers": planted["very_long"],
+        "numeric_outliers": {"response_seconds": planted["response_time_outlier"]},
+        "languages": {"en": total - blank_users - sum(foreign.values())} | foreign,
+        "non_english": sum(foreign.values()),
+        "findings": findings
+        | {
+            "exact_duplicates": ["exact_duplicate", "near_duplicate"],
+            "outlier_response_seconds": ["response_time_outlier"],
+        },
+    }
+    return {"support_conversations.jsonl": conversations, "support_conversations.csv": user_messages}
 
 
 def _csv_text(rows: list[SupportRow]) -> str:

@@ -34,7 +34,7 @@ PAGE_TABLE: tuple[PageEntry, ...] = (
         ":material/dataset:",
         "pages.data_quality",
         "Is this dataset clean: duplicates, PII, outliers, junk?",
-        False,
+        True,
     ),
     PageEntry(
         "Evaluation",

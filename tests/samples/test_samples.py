@@ -7,17 +7,37 @@ import json
 import re
 import subprocess
 import sys
+import time
+from collections import Counter
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
+from lib.quality.dedup import duplicates
+from lib.quality.normalize import normalize
 from lib.samples import write_samples
+from lib.samples.support import (
+    CONVERSATION_CHARS,
+    COPY_COUNTS,
+    NEAR_COPY_FLOOR,
+    PLANTED_COUNTS,
+    SEPARATION,
+    USER_CHARS,
+    _Separation,
+    close_pairs,
+    conversation_text,
+    generate_support_dataset,
+    jaccard,
+    shingles,
+)
 from tests.helpers import ROOT, run_cli
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 HTML = re.compile(r"<(p|div|a|br|html|b|script)\b", re.I)
 DIGIT_RUN = re.compile(r"\d[\d ]{11,22}\d")
+PLANTED_PII = {"email": 45, "phone": 40, "credit_card": 20, "iban": 0, "ip": 0, "ssn": 0, "secret": 0}
 
 
 def luhn_valid(number: str) -> bool:
@@ -153,3 +173,124 @@ def test_two_writers_at_once_both_succeed_and_leave_one_seeds_files(tmp_path: Pa
     for name in ("support_conversations.jsonl", "support_conversations.csv", "help_centre.txt"):
         assert (folder / name).read_bytes() == (Path(reference.folder) / name).read_bytes(), name
     assert not [p.name for p in folder.iterdir() if p.name.endswith(".tmp")]
+
+
+# ---------------------------------------------------------------------------------- no accidental duplicates
+
+
+@pytest.fixture(scope="module")
+def dataset():
+    return generate_support_dataset()
+
+
+def base_rows(dataset) -> list:
+    """The rows that are not planted copies: every one must be unlike every other."""
+    copies = set(dataset.planted["exact_duplicate"]) | set(dataset.planted["near_duplicate"])
+    return [row for index, row in enumerate(dataset.rows) if index not in copies]
+
+
+def brute_force_pairs(sets: list[frozenset], limit: float) -> list[tuple[int, int]]:
+    return [(i, j) for i in range(len(sets)) for j in range(i + 1, len(sets)) if jaccard(sets[i], sets[j]) > limit]
+
+
+def test_no_two_rows_but_the_planted_copies_are_alike(dataset) -> None:
+    rows = base_rows(dataset)
+    for view in (conversation_text, lambda row: row.user):
+        texts = [view(row) for row in rows]
+        assert close_pairs(word_ids(texts), SEPARATION) == []
+        # The profiler's own MinHash, at a threshold between the separation and its default 0.7, agrees.
+        exact, near = duplicates(texts, threshold=0.6)
+        assert exact.count == 0 and near.clusters == []
+
+
+@pytest.mark.parametrize("limit", [0.2, 0.35, 0.5])
+def test_close_pairs_finds_what_comparing_every_pair_finds(dataset, limit: float) -> None:
+    rows = base_rows(dataset)[:300]
+    texts = [conversation_text(row) for row in rows] + [rows[k].user for k in range(0, 300, 3)]
+    texts += [texts[5], texts[7] + " Thanks!", "", "a b c", "a b c"]  # a copy, an edit, empty and short rows
+    expected = brute_force_pairs([shingles(text) for text in texts], limit)
+    assert close_pairs(word_ids(texts), limit) == expected
+    among = {5, 17, len(texts) - 4, len(texts) - 1}
+    assert close_pairs(word_ids(texts), limit, among) == [pair for pair in expected if set(pair) & among]
+    assert (5, len(texts) - 5) in expected and (len(texts) - 2, len(texts) - 1) in expected
+
+
+def test_a_recheck_after_rows_change_finds_what_a_full_check_finds(dataset) -> None:
+    rows = base_rows(dataset)[:400]
+    texts = [conversation_text(row) for row in rows]
+    words = word_ids([*texts, texts[3] + " Cheers!", texts[9], texts[200]])
+    check = _Separation(words[:400], 0.3)
+    assert check.pairs == brute_force_pairs([shingles(text) for text in texts], 0.3)
+    # Rows 10 and 11 become copies of rows 3 (with a word added) and 9; then row 12 becomes row 200.
+    texts[10], texts[11] = texts[3] + " Cheers!", texts[9]
+    found = check.recheck({10: words[400], 11: words[401]})
+    assert found == [pair for pair in brute_force_pairs([shingles(t) for t in texts], 0.3) if set(pair) & {10, 11}]
+    assert (3, 10) in found and (9, 11) in found
+    texts[12] = texts[200]
+    found = check.recheck({12: words[402]})
+    assert found == [pair for pair in brute_force_pairs([shingles(t) for t in texts], 0.3) if 12 in pair]
+    assert (12, 200) in found
+
+
+def test_near_copies_differ_from_their_source_but_stay_above_the_profilers_threshold(dataset) -> None:
+    for index in dataset.planted["near_duplicate"]:
+        copy, source = dataset.rows[index], dataset.rows[dataset.duplicate_of[index]]
+        assert normalize(copy.assistant) != normalize(source.assistant)
+        assert jaccard(shingles(conversation_text(copy)), shingles(conversation_text(source))) >= NEAR_COPY_FLOOR
+    sources = list(dataset.duplicate_of.values())
+    assert len(set(sources)) == len(sources)  # each copy has its own source
+
+
+def test_each_problem_is_planted_on_its_own_rows_in_the_documented_numbers(dataset) -> None:
+    assert {name: len(rows) for name, rows in dataset.planted.items()} == PLANTED_COUNTS | COPY_COUNTS
+    rows = [row for found in dataset.planted.values() for row in found]
+    assert len(rows) == len(set(rows))
+    sources = set(dataset.duplicate_of.values())
+    assert not sources & set(rows)  # copies are made of clean rows
+    assert sorted(Counter(dataset.languages.values()).values()) == [6] * 5
+    assert set(dataset.languages) == set(dataset.planted["non_english"])
+
+
+def test_every_row_but_the_pasted_logs_keeps_to_the_length_band(dataset) -> None:
+    long_rows = set(dataset.planted["very_long"])
+    for index, row in enumerate(dataset.rows):
+        if index not in long_rows:
+            assert CONVERSATION_CHARS[0] <= len(conversation_text(row)) <= CONVERSATION_CHARS[1], index
+            assert not row.user.strip() or USER_CHARS[0] <= len(row.user) <= USER_CHARS[1], index
+    assert all(len(dataset.rows[index].user) > 10 * USER_CHARS[1] for index in long_rows)
+
+
+def test_the_manifest_expects_what_was_planted(samples) -> None:
+    _, _, manifest, frame = samples
+    planted = {name: len(rows) for name, rows in manifest["planted"].items()}
+    conversations = manifest["expected"]["support_conversations.jsonl"]
+    users = manifest["expected"]["support_conversations.csv"]
+    assert conversations["exact_duplicates"] == planted["exact_duplicate"] == 60
+    assert conversations["near_duplicates"] == planted["near_duplicate"] == 90
+    assert conversations["empty_parts"] == planted["empty"] and conversations["empty"] == 0
+    assert conversations["markup"]["html"] == planted["html"] and conversations["length_outliers"] == 10
+    assert conversations["non_english"] == users["non_english"] == planted["non_english"] == 30
+    assert users["exact_duplicates"] == 150 and users["near_duplicates"] == 0
+    assert users["empty"] == sum(1 for text in frame.user_message if not text.strip())
+    assert users["numeric_outliers"] == {"response_seconds": planted["response_time_outlier"]}
+    for expected in (conversations, users):
+        assert expected["rows"] == manifest["rows"] == 3150
+        assert expected["pii"] == PLANTED_PII
+        assert sum(expected["languages"].values()) == 3150 - expected["empty"]
+        assert all(name in manifest["planted"] for names in expected["findings"].values() for name in names)
+
+
+def test_writing_the_samples_stays_quick(tmp_path: Path) -> None:
+    write_samples(tmp_path / "warm")  # imports and caches
+    started = time.process_time()
+    write_samples(tmp_path / "timed")
+    # About 0.35 s of CPU on a 2-core VM (checking every pair of rows included); generous for busy machines.
+    assert time.process_time() - started < 2
+
+
+def word_ids(texts: list[str]) -> list[np.ndarray]:
+    vocabulary: dict[str, int] = {}
+    return [
+        np.array([vocabulary.setdefault(w, len(vocabulary)) for w in normalize(t).split()], dtype=np.int64)
+        for t in texts
+    ]
