@@ -90,11 +90,13 @@ def _existing_file(value: str) -> Path:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from lib.quality.pipeline import check_rule_text, profile_source, run_settings
+    from lib.quality.pipeline import apply_rules, profile_source, run_settings
+    from lib.quality.rules import parse_rule_set
 
     settings = load_settings()
     path = _existing_file(args.path)
     rules_text, rules_name = _rules_text(args)
+    rule_set = parse_rule_set(rules_text, rules_name) if rules_text is not None else None  # before a long profile
     run = run_settings(settings, args.threshold, args.model, not args.no_tokens)
     outputs = [Path(out).expanduser() for out in (args.report, args.clean) if out]
     for out in outputs:
@@ -107,7 +109,7 @@ def _profile(args: argparse.Namespace) -> int:
         )
     finally:
         close()
-    passed = check_rule_text(result, rules_text, rules_name) if rules_text is not None else None
+    passed = apply_rules(result, rule_set) if rule_set is not None else None
     data = result.to_dict()
     if args.clean:
         data["clean"] = _write_clean(dataset, run.threshold, Path(args.clean).expanduser())
@@ -120,8 +122,7 @@ def _profile(args: argparse.Namespace) -> int:
         from lib.quality.runs import save_run
         from lib.store import open_store
 
-        rule_set = rules_name if rules_text is not None else None
-        data["run_id"] = save_run(open_store(), result, run.to_dict(), rule_set, path).id
+        data["run_id"] = save_run(open_store(), result, run.to_dict(), rules_name or None, path).id
     emit(data, args.json, profile_text)
     return EXIT_RULES_FAILED if passed is False else 0
 

@@ -12,7 +12,8 @@ from pathlib import Path
 
 from lib.errors import InputError
 from lib.jobs import JobContext
-from lib.quality.pipeline import RunSettings, check_rule_text, profile_source
+from lib.quality.pipeline import RunSettings, apply_rules, profile_source
+from lib.quality.rules import parse_rule_set
 
 
 @dataclass(frozen=True)
@@ -45,15 +46,15 @@ def profile_job(context: JobContext, **params: object) -> dict:
     if not path.is_file():
         raise InputError(f"The upload for this job ({job.name}) is gone; upload it again.")
     run = RunSettings(job.threshold, tuple(job.families), job.sample_rows, job.model)
-    rules_text = None
+    rule_set = None
     if job.rule_set:
         stored = get_rule_set(context.store, job.rule_set)
         if stored is None:
             raise InputError(f"There is no rule set named '{job.rule_set}'; choose another or none.")
-        rules_text = stored.yaml
+        rule_set = parse_rule_set(stored.yaml, stored.name)
     dataset, result = profile_source(path, job.name, run, job.text_column, job.chat, context.progress)
-    if rules_text is not None:
-        check_rule_text(result, rules_text, job.rule_set or "rules")  # outcomes kept in result.rules
+    if rule_set is not None:
+        apply_rules(result, rule_set)  # outcomes kept in result.rules
     context.progress(1000, 1000, "saving the run")
     context.check()  # a stop during the last step still stops: nothing half-stored
     saved = save_run(context.store, result, run.to_dict(), job.rule_set, path)

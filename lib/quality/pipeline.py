@@ -9,11 +9,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lib.errors import InputError
 from lib.quality.profile import ProfileOptions, ProfileResult, profile
 from lib.quality.readers import Dataset, read_dataset
 from lib.settings import Settings
+
+if TYPE_CHECKING:
+    from lib.quality.rules import RuleSet
 
 FAMILY_SETTINGS = {
     "gopher_quality": "quality.gopher",
@@ -97,10 +101,10 @@ def profile_source(
     return dataset, profile(dataset, options, profiled)
 
 
-def check_rule_text(result: ProfileResult, rules_text: str, name: str) -> bool | None:
-    """Check a YAML rule set against the result (kept in `result.rules`); True when every rule passed."""
-    from lib.quality.rules import check_rules, parse_rule_set, rules_passed
+def apply_rules(result: ProfileResult, rule_set: RuleSet) -> bool | None:
+    """Check a parsed rule set against the result (kept in `result.rules`); True when every rule passed."""
+    from lib.quality.rules import check_rules, rules_passed
 
-    outcomes = check_rules(parse_rule_set(rules_text, name), result)
+    outcomes = check_rules(rule_set, result)
     result.rules = [outcome.to_dict() for outcome in outcomes]
     return rules_passed(outcomes)
