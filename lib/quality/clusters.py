@@ -6,6 +6,8 @@ group; the rest show each member's similarity to the cluster's first row (MinHas
 
 from __future__ import annotations
 
+import difflib
+
 from lib.quality.profile import ProfileResult
 
 CLUSTERS_KEPT = 200  # the largest groups of each kind; the counts in the summary cover all of them
@@ -44,3 +46,18 @@ def duplicate_groups(result: ProfileResult, limit: int = CLUSTERS_KEPT) -> list[
             }
         )
     return groups
+
+
+def word_diff(first: str, other: str) -> list[tuple[str, str]]:
+    """What changed from `first` to `other`, word by word: ("same" | "removed" | "added", text) pieces."""
+    a, b = first.split(" "), other.split(" ")
+    pieces: list[tuple[str, str]] = []
+    for op, a0, a1, b0, b1 in difflib.SequenceMatcher(None, a, b, autojunk=False).get_opcodes():
+        if op == "equal":
+            pieces.append(("same", " ".join(a[a0:a1])))
+            continue
+        if a1 > a0:
+            pieces.append(("removed", " ".join(a[a0:a1])))
+        if b1 > b0:
+            pieces.append(("added", " ".join(b[b0:b1])))
+    return pieces

@@ -55,8 +55,9 @@ def status(store: Store, settings: Settings) -> AreaStatus:
         )
     if flagged:
         headline = f"{run.dataset}: {worst}"
-        more = f" and {len(flagged) - 1} more finding{'s' if len(flagged) > 2 else ''}" if len(flagged) > 1 else ""
-        detail = f"Worst finding{more}; no rule set was checked (choose one on the Data quality page)."
+        others = [text for _score, text in sorted(flagged, key=lambda finding: -finding[0]) if text != worst][:2]
+        also = f"Also {' and '.join(others)}; " if others else ""
+        detail = f"{also}no rule set was checked (choose one on the Data quality page)."
         return AreaStatus(AREA, TITLE, WARNING, headline, detail, when)
     detail = f"Largest finding: {worst}." if worst else "No duplicates, empty rows or PII found."
     return AreaStatus(AREA, TITLE, OK, f"{run.dataset}: {run.rows:,} rows profiled", detail, when)

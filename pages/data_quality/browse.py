@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import pandas as pd
 import streamlit as st
 
 from lib.errors import InputError
+from lib.quality.clusters import word_diff
 from lib.quality.readers import Dataset, read_dataset
 from lib.store.quality_runs import QualityRun
 
@@ -50,11 +52,17 @@ def duplicate_clusters(run: QualityRun) -> None:
     group = chosen[index]
     texts = run_dataset(run).frame[run_dataset(run).text_column]
     shown = list(zip(group["rows"], group["file_rows"], group["similarity"], group["exact"], strict=True))[:4]
+    first_text = _text(texts.iloc[group["rows"][0]])
     for column, (row, file_row, similarity, exact) in zip(st.columns(len(shown)), shown, strict=True):
         with column.container(border=True):
             badge = "first" if row == group["rows"][0] else ("exact copy" if exact else f"similarity {similarity:.2f}")
             st.markdown(f"**File row {file_row}** · {badge}")
-            st.text(_text(texts.iloc[row]))
+            text = _text(texts.iloc[row])
+            if row == group["rows"][0] or exact:
+                st.text(text)
+            else:  # what differs from the first member, marked
+                st.html(_diff_html(first_text, text))
+    st.caption("Words removed from the first member are struck through in red; words added are green.")
     if len(group["rows"]) > len(shown):
         st.caption(
             f"{group['size'] - len(shown)} more rows in this cluster: file rows {group['file_rows'][len(shown) :]}."
@@ -92,6 +100,17 @@ def row_inspector(run: QualityRun) -> None:
         st.caption(
             "Flagged rows: " + ", ".join(str(row) for row in sorted(flagged)[:50]) + (" …" if len(flagged) > 50 else "")
         )
+
+
+def _diff_html(first: str, other: str) -> str:
+    """The member's text with its differences from the first marked; every piece of text HTML-escaped."""
+    styles = {
+        "same": "{}",
+        "removed": "<del style='background:#5c1f24;color:#ffb3b8'>{}</del>",
+        "added": "<ins style='background:#1f4d2c;color:#b6f2c8;text-decoration:none'>{}</ins>",
+    }
+    body = " ".join(styles[op].format(html.escape(piece)) for op, piece in word_diff(first, other))
+    return f"<div style='white-space:pre-wrap;font-family:monospace;font-size:0.85rem'>{body}</div>"
 
 
 def _flags(run: QualityRun) -> dict[int, list[str]]:

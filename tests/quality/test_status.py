@@ -91,7 +91,7 @@ def test_without_rules_a_finding_over_its_limit_warns_and_pii_outranks_shares() 
     stored(store, exact=48, near=80, pii={"email": 2, "phone": 7})  # the latest run is the one shown
     found = tile()
     assert found.state == WARNING and found.headline == "support.jsonl: PII in rows (phone 7, email 2)"
-    assert found.detail.startswith("Worst finding and 2 more findings;")
+    assert found.detail.startswith("Also 4.8% exact duplicates and 8.0% near-duplicates;")
 
 
 def test_without_rules_small_findings_or_none_are_ok() -> None:
