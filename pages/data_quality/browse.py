@@ -110,7 +110,7 @@ def _diff_html(first: str, other: str) -> str:
         "added": "<ins style='background:#1f4d2c;color:#b6f2c8;text-decoration:none'>{}</ins>",
     }
     body = " ".join(styles[op].format(html.escape(piece)) for op, piece in word_diff(first, other))
-    return f"<div style='white-space:pre-wrap;font-family:monospace;font-size:0.85rem'>{body}</div>"
+    return f"<div style='white-space:pre-wrap;line-height:1.6'>{body}</div>"
 
 
 def _flags(run: QualityRun) -> dict[int, list[str]]:

@@ -143,3 +143,16 @@ def test_a_bad_upload_is_one_sentence_and_nothing_is_stored(name: str, data: byt
     assert not at.exception, [e.value for e in at.exception]
     assert any(message in e.value for e in at.error), [e.value for e in at.error]
     assert list_quality_runs(open_store()) == []
+
+
+def test_two_runs_of_one_dataset_compare_as_no_significant_change(profiled, monkeypatch) -> None:
+    at, home = profiled
+    monkeypatch.setenv("PITWALL_HOME", str(home))
+    if len(list_quality_runs(open_store())) < 2:  # a second run of the same file, as the baseline
+        at = profile_demo(at)
+    at = at.run()
+    at = at.button(key="dq_compare").click().run(timeout=SLOW)
+    assert not at.exception, [e.value for e in at.exception]
+    verdict = " ".join(block.value for block in at.markdown)
+    assert "No significant change from support_conversations.jsonl to support_conversations.jsonl" in verdict
+    assert any(label.startswith("Download the comparison") for label in [b.label for b in at.get("download_button")])
