@@ -23,7 +23,7 @@ import argparse
 import time
 
 import numpy as np
-from _common import report
+from _common import report, vocabulary
 
 from lib.quality.dedup import duplicates, exact_duplicates, lsh_params, minhash_signatures, near_duplicates
 from lib.quality.normalize import normalize
@@ -38,23 +38,10 @@ COMMON_WORDS = (
 )
 
 
-def vocabulary(rng: np.random.Generator, size: int = 4000) -> np.ndarray:
-    """Common English words followed by pronounceable made-up ones, most frequent first."""
-    syllables = [c + v for c in "bcdfghklmnprstvwz" for v in "aeiou"] + ["th", "ch", "sh", "er", "an", "in", "on"]
-    words = list(dict.fromkeys(COMMON_WORDS.split()))
-    seen = set(words)
-    while len(words) < size:
-        word = "".join(rng.choice(syllables, size=rng.integers(1, 4)))
-        if word not in seen:
-            seen.add(word)
-            words.append(word)
-    return np.array(words, dtype=object)
-
-
 def corpus(docs: int, seed: int = 7) -> tuple[list[str], list[tuple[int, int]], list[tuple[int, int]]]:
     """Documents plus the planted (source, near copy) and (source, exact copy) pairs."""
     rng = np.random.default_rng(seed)
-    vocab = vocabulary(rng)
+    vocab = vocabulary(COMMON_WORDS, rng, syllables=(1, 4))
     weights = 1.0 / np.arange(1, vocab.size + 1)
     lengths = rng.integers(70, 91, size=docs)
     words = vocab[rng.choice(vocab.size, size=int(lengths.sum()), p=weights / weights.sum())]

@@ -5,14 +5,17 @@ one when their normalised texts are equal (8-byte BLAKE2b of the UTF-8, grouped 
 (`is_empty`, None, NaN) are left out of every count.
 
 Near duplicates follow datatrove's MinHash defaults (word 5-gram shingles, 112 hashes, 14 bands x 8 rows at
-threshold 0.8), vectorised with numpy a batch of 10,000 rows at a time:
+threshold 0.8), vectorised with numpy a batch of 5,000 rows at a time:
 
-1. Shingle hashes. A batch of normalised texts is joined with newlines and encoded once; words are the runs between
-   the single spaces and newlines that `normalize` leaves. A word is hashed from its zero-padded 16-byte chunks (two
-   little-endian uint64 each, multiply-xor mixing started from its length; words over 256 bytes use BLAKE2b), and a
-   shingle of words w_0..w_k-1 hashes to fmix64(sum C_j * w_j mod 2**64) >> 32 with C_j = fmix64((j+1) * golden) | 1.
-   No Python `hash()` anywhere, so signatures are the same in every process. A text shorter than `ngram` words is one
-   shingle of all its words.
+0. Normalising. ASCII rows (most rows of most datasets) are normalised by Arrow's kernels on the batch's bytes: NFKC
+   leaves ASCII unchanged and casefold is lower case, so lower-casing, trimming and collapsing whitespace runs to
+   one space gives `normalize`'s bytes exactly; other rows go through `normalize` itself. The batch becomes one
+   buffer of normalised texts, each followed by a newline.
+1. Shingle hashes. Words are the runs between the single spaces and newlines of that buffer. A word is hashed from
+   its zero-padded 16-byte chunks (two little-endian uint64 each, multiply-xor mixing started from its length; words
+   over 256 bytes use BLAKE2b), and a shingle of words w_0..w_k-1 hashes to fmix64(sum C_j * w_j mod 2**64) >> 32
+   with C_j = fmix64((j+1) * golden) | 1. No Python `hash()` anywhere, so signatures are the same in every process.
+   A text shorter than `ngram` words is one shingle of all its words.
 2. Permutations. Hash i maps a shingle hash x to (a_i * x + b_i) mod 2**32 with a_i odd (a bijection); a_i and b_i
    come from `numpy.random.RandomState(seed)` (a frozen stream, so stored signatures stay comparable across numpy
    versions). This is the 32-bit linear family text-dedup uses in its 32-bit mode; on random shingle hashes its
@@ -26,7 +29,10 @@ threshold 0.8), vectorised with numpy a batch of 10,000 rows at a time:
    Rows with identical signatures (exact duplicates above all) collapse onto their first row before banding.
 4. Verification and clustering. A candidate pair joins only when its estimated Jaccard (the fraction of equal
    signature values) is at least the threshold; pairs that fail are remembered so later bands skip them, as are
-   pairs already joined. Joins go through a vectorised union-find (minimum label, pointer jumping).
+   pairs already joined. Joins go through a vectorised union-find (minimum label, pointer jumping). On a large
+   dataset the bands' keys and colliding pairs are made by a thread per core.
+
+`DuplicateScan` does steps 0-2 a block of rows at a time, so the profiler can run blocks on several threads.
 
 Memory for the whole run is the low 16 bits of each signature value (num_perm x n x 2 bytes: 224 MB for 1,000,000
 rows at 112 hashes) plus one 8-byte key per band and row while clustering. Two different minima agree in their low
@@ -35,22 +41,27 @@ rows at 112 hashes) plus one 8-byte key per band and row while clustering. Two d
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from lib.quality.normalize import is_empty, normalize
+from lib.quality.pii import PARALLEL_ROWS, THREADS, as_string_array, string_buffers
 
 DEFAULT_THRESHOLD = 0.8
 DEFAULT_NUM_PERM = 112
 DEFAULT_NGRAM = 5
 DEFAULT_SEED = 1
-BATCH_ROWS = 10_000
-BATCH_CHARS = 8_000_000  # a batch also ends after this many characters of normalised text
+BATCH_ROWS = 5_000  # about 2.5 MB of text: the batch's arrays stay in cache
+BATCH_CHARS = 8_000_000  # a batch also ends after this many bytes of text
 # In a band bucket holding more than this many (distinct-signature) documents, each one is compared with the next
 # BUCKET_WINDOW members only: templated pages would otherwise make O(n^2) pairs. Members still join through chains.
 BUCKET_WINDOW = 16
@@ -111,31 +122,111 @@ class _Batch:
     start: int  # row index of the batch's first row
     size: int
     rows: np.ndarray  # offsets (within the batch) of the non-empty rows
-    texts: list[str]  # their normalised texts
+    buf: np.ndarray  # uint8: their normalised texts in UTF-8, each followed by "\n"
+    ends: np.ndarray  # int64: where each one's "\n" is in buf (it starts after the previous one's)
+
+    @property
+    def count(self) -> int:
+        return int(self.rows.size)
 
 
-def _batches(texts: Sequence[str | None]) -> Iterator[_Batch]:
-    """Normalise the rows a batch at a time; missing, non-text and whitespace-only rows are left out."""
+def _batches(texts: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> Iterator[_Batch]:
+    """Normalise the rows a batch at a time; missing, non-text and whitespace-only rows are left out.
+
+    Rows in ASCII, nearly all rows of most datasets, are normalised by Arrow's kernels (NFKC leaves ASCII as it is
+    and casefold is lower case); the others go through `normalize` one by one. Either way the bytes are those of
+    `normalize(text)`.
+    """
+    arrow = isinstance(texts, pa.Array | pa.ChunkedArray) or _is_arrow_series(texts)
+    array = as_string_array(texts) if arrow else None
+    total = len(texts)
     start = 0
-    while start < len(texts):
-        rows, normalised, chars, size = [], [], 0, 0
-        for offset, text in enumerate(texts[start : start + BATCH_ROWS]):  # a slice: positional for a Series too
-            size = offset + 1
-            # A float here is pandas' missing value (NaN): it counts as empty, like None.
-            if isinstance(text, str) and not is_empty(text) and (form := normalize(text)):
-                rows.append(offset)
-                normalised.append(form)
-                chars += len(form)
-                if chars >= BATCH_CHARS:  # long documents: keep a batch's arrays to tens of megabytes
-                    break
-        yield _Batch(start, size, np.asarray(rows, dtype=np.int64), normalised)
+    while start < total:
+        if array is not None:
+            batch = array.slice(start, BATCH_ROWS)
+            python: dict[int, str] = {}
+        else:
+            batch, python = _arrow_batch(texts[start : start + BATCH_ROWS])  # a slice: positional for a Series too
+        size = _rows_within(batch, BATCH_CHARS)
+        if size < len(batch):
+            batch = batch.slice(0, size)
+            python = {row: text for row, text in python.items() if row < size}
+        yield _normalised(start, batch, python)
         start += size
 
 
-def _text_hashes(normalised: list[str]) -> np.ndarray:
-    """8-byte BLAKE2b of each normalised text (surrogates kept, so no row fails to encode)."""
+def _is_arrow_series(texts: object) -> bool:
+    return isinstance(texts, pd.Series) and isinstance(texts.dtype, pd.StringDtype | pd.ArrowDtype)
+
+
+def _arrow_batch(values: Sequence[object]) -> tuple[pa.Array, dict[int, str]]:
+    """A batch of Python values as Arrow strings (non-text values as nulls), and the texts Arrow cannot hold (lone
+    surrogates), by row, to be normalised in Python."""
+    cleaned = [value if isinstance(value, str) else None for value in values]
+    try:
+        return pa.array(cleaned, type=pa.large_string()), {}
+    except (pa.ArrowInvalid, UnicodeEncodeError):
+        python = {}
+        for row, value in enumerate(cleaned):
+            if value is not None and not value.isascii():
+                try:
+                    value.encode("utf-8")
+                except UnicodeEncodeError:
+                    python[row], cleaned[row] = value, None
+        return pa.array(cleaned, type=pa.large_string()), python
+
+
+def _rows_within(batch: pa.Array, limit: int) -> int:
+    """How many leading rows to take: until their bytes reach `limit` (the row crossing it included)."""
+    offsets = np.frombuffer(batch.buffers()[1], dtype=np.int64)[batch.offset : batch.offset + len(batch) + 1]
+    return min(len(batch), int(np.searchsorted(offsets[1:] - offsets[0], limit, side="left")) + 1)
+
+
+# ASCII whitespace that is not a single space, or a run of it (Arrow's ascii_* kernels and str.split() agree on
+# these six; str.split() also splits at \x1c-\x1f, whose rows are normalised in Python).
+_WHITESPACE_RUN = r"[\t\n\v\f\r ]{2,}|[\t\n\v\f\r]"
+_SPACE = pa.scalar(" ", pa.large_string())
+_NEWLINE = pa.scalar("\n", pa.large_string())
+_NOTHING = pa.scalar("", pa.large_string())
+
+
+def _normalised(start: int, batch: pa.Array, python: dict[int, str]) -> _Batch:
+    """The batch's non-empty rows as normalised UTF-8, each followed by "\n"."""
+    data, offsets = string_buffers(batch)
+    raw = data[int(offsets[0]) : int(offsets[-1])]
+    n = len(batch)
+    # Rows with a byte >= 0x80 or an information separator (\x1c-\x1f) are normalised in Python.
+    odd = np.flatnonzero((raw >= 0x80) | ((raw - np.uint8(28)) < 4))
+    in_python = np.zeros(n, dtype=bool)
+    in_python[np.searchsorted(offsets - offsets[0], odd, side="right") - 1] = True
+    in_python[list(python)] = True
+    lowered = pc.ascii_trim_whitespace(pc.ascii_lower(batch))
+    form = pc.replace_substring_regex(lowered, _WHITESPACE_RUN, " ")
+    wanted = np.flatnonzero(in_python)
+    if wanted.size:
+        texts = batch.take(pa.array(wanted)).to_pylist()
+        forms = [
+            normalize(text).encode("utf-8", "surrogatepass") if isinstance(text, str) and not is_empty(text) else b""
+            for text in (python.get(row, text) for row, text in zip(wanted.tolist(), texts, strict=True))
+        ]
+        # As bytes: a lone surrogate (from a Python list) is kept as `normalize` leaves it, as before.
+        form = pc.replace_with_mask(
+            form.cast(pa.large_binary()), pa.array(in_python), pa.array(forms, type=pa.large_binary())
+        )
+    keep = pc.fill_null(pc.greater(pc.binary_length(form), 0), False)
+    kept = pc.filter(pc.binary_join_element_wise(form, _NEWLINE.cast(form.type), _NOTHING.cast(form.type)), keep)
+    buf, bounds = string_buffers(kept)
+    rows = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+    return _Batch(start, n, rows, buf[int(bounds[0]) : int(bounds[-1])], (bounds[1:] - bounds[0] - 1).astype(np.int64))
+
+
+def _text_hashes(batch: _Batch) -> np.ndarray:
+    """8-byte BLAKE2b of each normalised text's UTF-8 (surrogates kept, so no row fails to encode)."""
+    view = memoryview(batch.buf)
+    begins = np.r_[0, batch.ends[:-1] + 1][: batch.ends.size].tolist()
     digests = b"".join(
-        hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=8).digest() for text in normalised
+        hashlib.blake2b(view[begin:end], digest_size=8).digest()
+        for begin, end in zip(begins, batch.ends.tolist(), strict=True)
     )
     return np.frombuffer(digests, dtype="<u8").astype(np.uint64)
 
@@ -150,7 +241,7 @@ def exact_duplicates(texts: Sequence[str | None]) -> ExactDuplicates:
     empty = np.ones(len(texts), dtype=bool)
     for batch in _batches(texts):
         rows = batch.start + batch.rows
-        hashes[rows] = _text_hashes(batch.texts)
+        hashes[rows] = _text_hashes(batch)
         empty[rows] = False
     return _exact_from_hashes(hashes, empty)
 
@@ -200,10 +291,13 @@ def _fmix64(h: np.ndarray) -> np.ndarray:
 
 
 def _mix_chunk(h: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
-    """Fold one 16-byte chunk of a word into its running hash."""
-    h = (h ^ lo) * _K_LO
-    h = (h ^ hi) * _K_HI
-    return h ^ (h >> _U64(31))
+    """Fold one 16-byte chunk of a word into its running hash (in place on h, which is returned)."""
+    h ^= lo
+    h *= _K_LO
+    h ^= hi
+    h *= _K_HI
+    h ^= h >> _U64(31)
+    return h
 
 
 @lru_cache(maxsize=16)
@@ -225,32 +319,44 @@ _BYTE_MASKS = np.array([(1 << (8 * k)) - 1 for k in range(9)], dtype=np.uint64) 
 
 def _word_hashes(buf: np.ndarray, starts: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     """64-bit hash of each word buf[start:start+length], from zero-padded 16-byte chunks read as two uint64."""
-    padded = np.concatenate([buf, np.zeros(2 * _CHUNK, dtype=np.uint8)])
+    padded = np.empty(buf.size + 2 * _CHUNK, dtype=np.uint8)
+    padded[: buf.size] = buf
+    padded[buf.size :] = 0
     # An unaligned little-endian uint64 starting at every byte: one gather reads 8 bytes of every word at once.
     at = np.ndarray((buf.size + _CHUNK,), dtype="<u8", buffer=padded, strides=(1,))
     hashes = lengths.astype(np.uint64) * _K_LEN
     short = lengths <= _LONG_WORD
+    every = bool(short.all())
     for offset in range(0, int(lengths[short].max(initial=0)), _CHUNK):
-        todo = short & (lengths > offset) if offset or not short.all() else slice(None)  # usually every word
-        first, left = starts[todo] + offset, lengths[todo] - offset  # where the chunk starts, bytes left
-        lo = at[first] & _BYTE_MASKS[np.minimum(left, 8)]
-        hi = at[first + 8] & _BYTE_MASKS[np.clip(left - 8, 0, 8)]
-        hashes[todo] = _mix_chunk(hashes[todo], lo.astype(np.uint64), hi.astype(np.uint64))
+        if offset == 0 and every:  # the usual first pass: every word, no index needed
+            todo, first, left = None, starts, lengths
+        else:
+            todo = np.flatnonzero(short & (lengths > offset))
+            first, left = starts[todo] + offset, lengths[todo] - offset  # where the chunk starts, bytes left
+        lo = at[first]
+        lo &= _BYTE_MASKS[np.minimum(left, 8)]
+        hi = at[first + 8]
+        hi &= _BYTE_MASKS[np.clip(left - 8, 0, 8)]
+        mixed = _mix_chunk(hashes if todo is None else hashes[todo], lo, hi)
+        if todo is None:
+            hashes = mixed
+        else:
+            hashes[todo] = mixed
     for index in np.flatnonzero(~short):  # rare: one BLAKE2b per very long word
         data = buf[starts[index] : starts[index] + lengths[index]].tobytes()
         hashes[index] = int.from_bytes(hashlib.blake2b(data, digest_size=8).digest(), "little")
     return hashes
 
 
-def _shingle_hashes(normalised: list[str], ngram: int) -> tuple[np.ndarray, np.ndarray]:
-    """32-bit hash of every word n-gram of each (non-empty, normalised) text, and each text's first shingle."""
-    buf = np.frombuffer(("\n".join(normalised) + "\n").encode("utf-8", "surrogatepass"), dtype=np.uint8)
+def _shingle_hashes(buf: np.ndarray, count: int, ngram: int) -> tuple[np.ndarray, np.ndarray]:
+    """32-bit hash of every word n-gram of each of `count` (non-empty, normalised) texts in `buf` (each followed by
+    "\n"), and each text's first shingle."""
     # `normalize` leaves single spaces between words and no other whitespace, so words are the runs between them.
     ends = np.flatnonzero((buf == 32) | (buf == 10))
     starts = np.r_[0, ends[:-1] + 1]
     words = _word_hashes(buf, starts, ends - starts)
     doc_of_word = np.r_[0, np.cumsum(buf[ends[:-1]] == 10)]
-    word_count = np.bincount(doc_of_word, minlength=len(normalised))
+    word_count = np.bincount(doc_of_word, minlength=count)
     word_start = np.r_[0, np.cumsum(word_count)[:-1]]
     shingle_count = np.maximum(word_count - ngram + 1, 1)
     first_shingle = np.r_[0, np.cumsum(shingle_count)[:-1]]
@@ -287,19 +393,20 @@ def _permutations(num_perm: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return a, b
 
 
-def _signature_batch(normalised: list[str], num_perm: int, ngram: int, seed: int) -> np.ndarray:
-    """(num_perm, len(normalised)) uint32 minima for non-empty normalised texts."""
-    out = np.empty((num_perm, len(normalised)), dtype=np.uint32)
-    if not normalised:
+def _signature_batch(batch: _Batch, num_perm: int, ngram: int, seed: int) -> np.ndarray:
+    """(num_perm, batch.count) uint32 minima of the batch's non-empty normalised texts."""
+    count = batch.count
+    out = np.empty((num_perm, count), dtype=np.uint32)
+    if not count:
         return out
-    shingles, first = _shingle_hashes(normalised, ngram)
+    shingles, first = _shingle_hashes(batch.buf, count, ngram)
     a, b = _permutations(num_perm, seed)
     bounds = np.r_[first, shingles.size]
     doc = 0
-    while doc < len(normalised):
+    while doc < count:
         # A run of whole documents with about _PERM_CHUNK shingles (at least one document).
         stop = max(doc + 1, int(np.searchsorted(bounds, bounds[doc] + _PERM_CHUNK, side="right")) - 1)
-        stop = min(stop, len(normalised))
+        stop = min(stop, count)
         x = shingles[bounds[doc] : bounds[stop]]
         segments = first[doc:stop] - bounds[doc]
         work = np.empty_like(x)
@@ -318,7 +425,7 @@ def minhash_signatures(
     _check(num_perm=num_perm, ngram=ngram)
     out = np.full((len(texts), num_perm), _MAX32, dtype=np.uint32)
     for batch in _batches(texts):
-        out[batch.start + batch.rows] = _signature_batch(batch.texts, num_perm, ngram, seed).T
+        out[batch.start + batch.rows] = _signature_batch(batch, num_perm, ngram, seed).T
     return out
 
 
@@ -407,37 +514,121 @@ def _bucket_pairs(keys: np.ndarray, window: int = BUCKET_WINDOW) -> tuple[np.nda
     return np.concatenate(lefts), np.concatenate(rights)
 
 
-def _cluster(folded: np.ndarray, rows: np.ndarray, threshold: float) -> np.ndarray:
-    """Component root (lowest member) of each of `rows` (columns of `folded`): LSH, verification, union-find."""
+@contextlib.contextmanager
+def _mapper(threads: int) -> Iterator[Callable]:
+    """`map`, on a pool of `threads` threads when more than one; leaving drops the work not started (a progress
+    callback that raised) and joins the threads."""
+    if threads <= 1:
+        yield map
+        return
+    pool = ThreadPoolExecutor(max_workers=threads)
+    try:
+        yield pool.map
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _cluster(
+    folded: np.ndarray, rows: np.ndarray, threshold: float, progress: Callable[[int, int], None] | None = None
+) -> np.ndarray:
+    """Component root (lowest member) of each of `rows` (columns of `folded`): LSH, verification, union-find;
+    `progress(done, 2 * bands)` as band keys are made and as each band is joined."""
     num_perm = folded.shape[0]
     bands, width = lsh_params(threshold, num_perm)
-    keys = np.stack([_row_keys(folded[band * width : (band + 1) * width, rows]) for band in range(bands)])
-    # Rows with identical signatures (exact duplicates above all) collapse onto their first one: an estimate of 1.0
-    # always passes, and buckets stay small. Band keys plus the hashes left over cover the whole signature.
-    whole = np.zeros(rows.size, dtype=np.uint64)
-    for band_keys, weight in zip(keys, _odd_weights(bands, salt=_ROW_SALT), strict=True):
-        whole += band_keys * weight
-    if bands * width < num_perm:
-        whole ^= _row_keys(folded[bands * width :, rows])
-    codes, _ = pd.factorize(whole)  # codes number the distinct signatures in row order
-    _, first = np.unique(codes, return_index=True)
-    reps = rows[first]  # ascending, since codes follow first appearance
-    labels = np.arange(reps.size, dtype=np.int64)
-    rejected = np.empty(0, dtype=np.int64)
-    for band in range(bands):
-        left, right = _bucket_pairs(keys[band, first])
-        fresh = labels[left] != labels[right]  # already joined through earlier bands
-        code = np.unique(left[fresh] * reps.size + right[fresh])
-        code = code[~np.isin(code, rejected, assume_unique=True)]  # failed verification in an earlier band
-        left, right = code // reps.size, code % reps.size
-        similar = _estimate(folded, reps[left], reps[right]) >= threshold
-        rejected = np.union1d(rejected, code[~similar])
-        _union(labels, left[similar], right[similar])
+    # Band keys and each band's colliding pairs are independent of one another: on a large dataset they are made
+    # by a thread per core (numpy and pandas' hash tables release the GIL); joining stays in band order.
+    with _mapper(THREADS if rows.size >= PARALLEL_ROWS else 1) as mapper:
+        keys = np.empty((bands, rows.size), dtype=np.uint64)
+
+        def band_keys(band: int) -> None:
+            keys[band] = _row_keys(folded[band * width : (band + 1) * width, rows])
+
+        for band, _ in enumerate(mapper(band_keys, range(bands)), 1):
+            if progress is not None:
+                progress(band, 2 * bands)
+        # Rows with identical signatures (exact duplicates above all) collapse onto their first one: an estimate of
+        # 1.0 always passes, and buckets stay small. Band keys plus the hashes left over cover the whole signature.
+        whole = np.zeros(rows.size, dtype=np.uint64)
+        for band_key, weight in zip(keys, _odd_weights(bands, salt=_ROW_SALT), strict=True):
+            whole += band_key * weight
+        if bands * width < num_perm:
+            whole ^= _row_keys(folded[bands * width :, rows])
+        codes, _ = pd.factorize(whole)  # codes number the distinct signatures in row order
+        _, first = np.unique(codes, return_index=True)
+        reps = rows[first]  # ascending, since codes follow first appearance
+        labels = np.arange(reps.size, dtype=np.int64)
+        rejected = np.empty(0, dtype=np.int64)
+        for band, (left, right) in enumerate(mapper(lambda band: _bucket_pairs(keys[band, first]), range(bands))):
+            fresh = labels[left] != labels[right]  # already joined through earlier bands
+            code = np.unique(left[fresh] * reps.size + right[fresh])
+            code = code[~np.isin(code, rejected, assume_unique=True)]  # failed verification in an earlier band
+            left, right = code // reps.size, code % reps.size
+            similar = _estimate(folded, reps[left], reps[right]) >= threshold
+            rejected = np.union1d(rejected, code[~similar])
+            _union(labels, left[similar], right[similar])
+            if progress is not None:
+                progress(bands + band + 1, 2 * bands)
     return reps[labels[codes]]
 
 
 # ---------------------------------------------------------------------------------------------------------------
 # Near duplicates
+
+
+class DuplicateScan:
+    """One pass over the rows for `duplicates`, fed a block of rows at a time: text hashes, the empty mask and the
+    16-bit signature values (perm x row).
+
+    Blocks may come in any order and from several threads at once (each writes only its own rows), so a profile can
+    hash one block while it checks another. Memory is reserved up front but touched block by block.
+    """
+
+    def __init__(
+        self,
+        rows: int,
+        num_perm: int = DEFAULT_NUM_PERM,
+        ngram: int = DEFAULT_NGRAM,
+        seed: int = DEFAULT_SEED,
+        text_hashes: bool = True,
+    ) -> None:
+        _check(num_perm=num_perm, ngram=ngram)
+        self.rows, self.num_perm, self.ngram, self.seed = rows, num_perm, ngram, seed
+        self.hashes = np.zeros(rows, dtype=np.uint64) if text_hashes else None
+        self.empty = np.ones(rows, dtype=bool)
+        # Only the low 16 bits of each minimum are kept: enough to compare signatures, a quarter of the memory. (The
+        # high bits of a minimum are mostly zero.)
+        self.folded = np.empty((num_perm, rows), dtype=np.uint16)
+
+    def add(
+        self,
+        start: int,
+        texts: Sequence[str | None] | pa.Array | pa.ChunkedArray,
+        progress: Callable[[int, int], None] | None = None,
+    ) -> None:
+        """Scan rows start .. start + len(texts); `progress(done, len(texts))` after each batch."""
+        self.folded[:, start : start + len(texts)] = 0xFFFF  # empty rows keep the all-max signature
+        for batch in _batches(texts):
+            rows = start + batch.start + batch.rows
+            self.empty[rows] = False
+            if self.hashes is not None:
+                self.hashes[rows] = _text_hashes(batch)
+            signatures = _signature_batch(batch, self.num_perm, self.ngram, self.seed)
+            self.folded[:, rows] = signatures.astype(np.uint16)  # low bits
+            if progress is not None:
+                progress(batch.start + batch.size, len(texts))
+
+    def exact(self) -> ExactDuplicates:
+        """Exact duplicates of the scanned rows (needs the text hashes)."""
+        if self.hashes is None:
+            raise ValueError("This scan kept no text hashes; create it with text_hashes=True.")
+        return _exact_from_hashes(self.hashes, self.empty)
+
+    def near(
+        self, exact: ExactDuplicates, threshold: float, progress: Callable[[int, int], None] | None = None
+    ) -> NearDuplicates:
+        """Near-duplicate clusters of the scanned rows; `progress(done, total)` per LSH band."""
+        _check(num_perm=self.num_perm, ngram=self.ngram, threshold=threshold)
+        return _near_from_folded(self.folded, self.empty, exact, threshold, progress)
 
 
 def _scan(
@@ -447,24 +638,11 @@ def _scan(
     seed: int,
     progress: Callable[[int, int], None] | None,
     text_hashes: bool,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """One pass over the rows: text hashes (when asked), the empty mask and 16-bit signature values (perm x row)."""
-    n = len(texts)
-    hashes = np.zeros(n, dtype=np.uint64)
-    empty = np.ones(n, dtype=bool)
-    # Only the low 16 bits of each minimum are kept: enough to compare signatures, a quarter of the memory. (The
-    # high bits of a minimum are mostly zero.)
-    folded = np.full((num_perm, n), 0xFFFF, dtype=np.uint16)
-
-    for batch in _batches(texts):
-        rows = batch.start + batch.rows
-        empty[rows] = False
-        if text_hashes:
-            hashes[rows] = _text_hashes(batch.texts)
-        folded[:, rows] = _signature_batch(batch.texts, num_perm, ngram, seed).astype(np.uint16)  # low bits
-        if progress is not None:
-            progress(batch.start + batch.size, n)
-    return hashes, empty, folded
+) -> DuplicateScan:
+    """One pass over the rows."""
+    scan = DuplicateScan(len(texts), num_perm, ngram, seed, text_hashes)
+    scan.add(0, texts, progress)
+    return scan
 
 
 def duplicates(
@@ -477,9 +655,9 @@ def duplicates(
 ) -> tuple[ExactDuplicates, NearDuplicates]:
     """Exact and near duplicates from one normalising pass (what a profile of both should call)."""
     _check(num_perm=num_perm, ngram=ngram, threshold=threshold)
-    hashes, empty, folded = _scan(texts, num_perm, ngram, seed, progress, text_hashes=True)
-    exact = _exact_from_hashes(hashes, empty)
-    return exact, _near_from_folded(folded, empty, exact, threshold)
+    scan = _scan(texts, num_perm, ngram, seed, progress, text_hashes=True)
+    exact = scan.exact()
+    return exact, scan.near(exact, threshold)
 
 
 def near_duplicates(
@@ -493,18 +671,20 @@ def near_duplicates(
 ) -> NearDuplicates:
     """Clusters of rows with estimated word-5-gram Jaccard >= threshold (MinHash LSH, every pair verified)."""
     _check(num_perm=num_perm, ngram=ngram, threshold=threshold)
-    hashes, empty, folded = _scan(texts, num_perm, ngram, seed, progress, text_hashes=exact is None)
-    if exact is None:
-        exact = _exact_from_hashes(hashes, empty)
-    return _near_from_folded(folded, empty, exact, threshold)
+    scan = _scan(texts, num_perm, ngram, seed, progress, text_hashes=exact is None)
+    return scan.near(scan.exact() if exact is None else exact, threshold)
 
 
 def _near_from_folded(
-    folded: np.ndarray, empty: np.ndarray, exact: ExactDuplicates, threshold: float
+    folded: np.ndarray,
+    empty: np.ndarray,
+    exact: ExactDuplicates,
+    threshold: float,
+    progress: Callable[[int, int], None] | None = None,
 ) -> NearDuplicates:
     """Cluster the non-empty rows and describe the clusters."""
     rows = np.flatnonzero(~empty)
-    labels = _cluster(folded, rows, threshold)
+    labels = _cluster(folded, rows, threshold, progress)
     clusters = _groups_of(labels, rows)
     firsts = np.array([c[0] for c in clusters for _ in c[1:]], dtype=np.int64)
     others = np.array([m for c in clusters for m in c[1:]], dtype=np.int64)

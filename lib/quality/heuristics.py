@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from lib.quality.pii import THREADS, as_string_array, regex_rows, string_buffers
+from lib.quality.pii import PARALLEL_ROWS, THREADS, as_string_array, regex_rows, string_buffers
 
 FAMILIES = ("gopher_quality", "gopher_repetition", "c4", "fineweb")
 
@@ -440,7 +440,7 @@ def rule_failures(text: str | None, families: Iterable[str] = FAMILIES) -> list[
 # Vectorised path
 # ---------------------------------------------------------------------------------------------------------------
 
-_CHUNK_BYTES = 1 << 21  # ~2 MB of text per step: numpy's passes over it stay in cache
+_CHUNK_BYTES = 1 << 19  # half a megabyte of text per step: numpy's passes over it stay in the core's cache
 _PAD = 8  # zero bytes either side of a chunk, so fixed-offset reads near its ends stay inside the buffer
 _STOP_TWO = "(?s)" + "|".join(  # RE2: two different stop words, in either order (datatrove: intersection >= 2)
     rf"\b{word}\b.*\b(?:{'|'.join(other for other in STOP_WORDS if other != word)})\b" for word in STOP_WORDS
@@ -506,6 +506,13 @@ class _Text:
     cp: np.ndarray  # ... and their code points
     controls: np.ndarray  # positions of bytes < 32 ...
     control_values: np.ndarray  # ... and the bytes
+    _hashes: np.ndarray | None = None
+
+    def word_hashes(self) -> np.ndarray:
+        """_word_hashes of every word, made once per chunk (the line and n-gram screens both use them)."""
+        if self._hashes is None:
+            self._hashes = _word_hashes(self.b, self.s + _PAD, self.e + _PAD)
+        return self._hashes
 
     @property
     def rows(self) -> int:
@@ -606,7 +613,7 @@ def _chunk_features(data: np.ndarray, offsets: np.ndarray, families: frozenset[s
     if not t.s.size:  # every regular row is empty (whitespace only)
         return _Chunk(regular, nothing, {}, nothing, t.n_words)
     flags = _gopher_words(t, pre) if "gopher_quality" in families else {}
-    ngram_check = _ngram_screen(t) if "gopher_repetition" in families else nothing
+    ngram_check = _ngram_screen(t, t.word_hashes()) if "gopher_repetition" in families else nothing
     line_flags, lines_in_python = _line_rules(t, families, pre)
     flags.update(line_flags)
     return _Chunk(regular, lines_in_python & regular, flags, ngram_check, t.n_words)
@@ -743,7 +750,7 @@ def _repeated_line_rows(t: _Text, line_start, line_end, line_row, lw0, lw1, seve
     items = np.flatnonzero(several[line_row] & (line_end > line_start))
     if not items.size:
         return rows
-    h = _word_hashes(t.b, t.s + _PAD, t.e + _PAD)
+    h = t.word_hashes()
     words = t.s.size
     power = np.ones(words + 1, dtype=np.uint64)
     with np.errstate(over="ignore"):
@@ -764,41 +771,56 @@ def _repeated_line_rows(t: _Text, line_start, line_end, line_row, lw0, lw1, seve
     return rows
 
 
-def _ngram_screen(t: _Text) -> np.ndarray:
+def _ngram_screen(t: _Text, h: np.ndarray) -> np.ndarray:
     """Rows whose repetition rules could fail: an upper bound on each rule's value exceeds its threshold.
 
     Every occurrence of an n-gram that repeats in a row (n >= 2) starts a run of n-1 bigrams that each repeat
-    in the row. So: the most frequent n-gram's characters times its count are at most the characters of all
-    windows made of repeated bigrams (or, when nothing repeats, the first n-gram's length); the repeated 5..10-gram
-    characters are at most the characters of the words those windows cover.
+    in the row. So the most frequent n-gram's characters times its count are at most (a) the characters of all
+    windows made of repeated bigrams, and (b) the largest of a window's characters times the smallest count of its
+    bigrams (the first n-gram's length when nothing repeats is among those); the repeated 5..10-gram characters
+    are at most the characters of the words the windows of five words cover. `h` holds the word hashes.
     """
     words = t.s.size
     n_words = t.n_words
     row_of_word = np.repeat(np.arange(t.rows), n_words)
-    h = _word_hashes(t.b, t.s + _PAD, t.e + _PAD)
     pairs = np.flatnonzero(row_of_word[:-1] == row_of_word[1:])
     with np.errstate(over="ignore"):
         keys = (h[pairs] * _K1) ^ ((h[pairs + 1] << np.uint64(17)) | (h[pairs + 1] >> np.uint64(47)))
         keys ^= row_of_word[pairs].astype(np.uint64) * _K3
-    repeated = np.zeros(words, dtype=bool)
-    repeated[pairs[pd.Series(keys).duplicated(keep=False).to_numpy()]] = True
+    twice = pd.Series(keys).duplicated(keep=False).to_numpy()  # a hash table pass; counting only the few repeats
+    counts = np.zeros(words, dtype=np.int64)  # per word: how often the bigram starting there occurs in its row
+    counts[pairs] = 1  # (0 for a row's last word; equal hashes only ever add)
+    if twice.any():
+        codes = pd.factorize(keys[twice])[0]
+        counts[pairs[twice]] = np.bincount(codes)[codes]
+    repeated = counts >= 2
 
     chars_before = np.zeros(words + 1, dtype=np.int64)
     np.cumsum(t.word_chars, out=chars_before[1:])
     limit = t.row_chars.astype(np.float64) * (1 - 1e-9)  # a hair under the row length: never miss a tie
     check = np.zeros(t.rows, dtype=bool)
     window = repeated.copy()  # window[i]: bigrams i .. i+n-2 all repeat
+    fewest = counts.copy()  # fewest[i]: the smallest count among bigrams i .. i+n-2
+    present = np.flatnonzero(n_words > 0)
     for n, frac in TOP_NGRAMS:
         if n > 2:
             window[: words - n + 2] &= repeated[n - 2 :]
             window[max(words - n + 2, 0) :] = False
-        starts = np.flatnonzero(window[: max(words - n + 1, 0)])
+            np.minimum(fewest[: words - n + 2], counts[n - 2 :], out=fewest[: words - n + 2])
+            fewest[max(words - n + 2, 0) :] = 0
+        span = np.zeros(words, dtype=np.int64)
+        reach = max(words - n + 1, 0)
+        span[:reach] = chars_before[n : n + reach] - chars_before[:reach] + n - 1
+        starts = np.flatnonzero(window[:reach])
         mass = np.zeros(words, dtype=np.int64)
-        mass[starts] = chars_before[starts + n] - chars_before[starts] + n - 1
-        bound = _segment_sums(mass, t.w0, t.w1)
+        mass[starts] = span[starts]
+        summed = _segment_sums(mass, t.w0, t.w1)
+        largest = np.zeros(t.rows, dtype=np.int64)
+        if present.size:
+            largest[present] = np.maximum.reduceat(fewest * span, t.w0[present])
         has_n = n_words >= n
         first = np.where(has_n, chars_before[np.minimum(t.w0 + n, words)] - chars_before[t.w0] + n - 1, 0)
-        check |= has_n & (np.maximum(bound, first) > frac * limit)
+        check |= has_n & (np.minimum(np.maximum(summed, first), largest) > frac * limit)
     window[: max(words - 3, 0)] &= repeated[3:]  # now 5-word windows of repeated bigrams
     window[max(words - 3, 0) :] = False
     covered_before = np.zeros(words + 1, dtype=np.int64)
@@ -809,17 +831,29 @@ def _ngram_screen(t: _Text) -> np.ndarray:
     return check | (repeated_chars > min(frac for _, frac in DUP_NGRAMS) * limit)
 
 
+_C4_PHRASES = {
+    "lorem": "lorem ipsum", "javascript": "javascript", "terms": "terms of use", "privacy": "privacy policy",
+    "cookie": "cookie",
+}  # fmt: skip
+
+
 def _prefilters(arr: pa.Array, families: frozenset[str]) -> dict[str, np.ndarray]:
     """Row flags from RE2 scans over the whole column (literal scans cost ~0.05-0.2 s per million rows)."""
     patterns: dict[str, str] = {}
     if "gopher_quality" in families:
         patterns.update({"stop_words": _STOP_TWO, "hash": "#", "dots": r"\.\.\.", "ellipsis_char": "…"})
     if "c4" in families:
-        patterns.update(
-            {"lorem": "(?i)lorem ipsum", "javascript": "(?i)javascript", "curly": r"\{", "bracket": r"\[",
-             "terms": "(?i)terms of use", "privacy": "(?i)privacy policy", "cookie": "(?i)cookie"}
-        )  # fmt: skip
+        # The five case-insensitive phrases are rare: one scan finds the rows with any, each is then looked for there
+        # (a case-insensitive scan costs four times a literal one).
+        patterns.update({"curly": r"\{", "bracket": r"\[", "phrases": "(?i)" + "|".join(_C4_PHRASES.values())})
     pre = regex_rows(arr, patterns)
+    if "c4" in families:
+        phrase_rows = np.flatnonzero(pre.pop("phrases"))
+        subset = arr.take(pa.array(phrase_rows)) if phrase_rows.size else None
+        for name, phrase in _C4_PHRASES.items():
+            pre[name] = np.zeros(len(arr), dtype=bool)
+            if subset is not None:
+                pre[name][phrase_rows[regex_rows(subset, {name: "(?i)" + phrase})[name]]] = True
     if "gopher_quality" in families:
         pre["ellipsis"] = pre.pop("dots") | pre.pop("ellipsis_char")
     if "c4" in families:
@@ -869,15 +903,21 @@ def apply_heuristics(
         return _chunk_features(data, offsets[low : high + 1], chosen, chunk_pre)
 
     plan = _Plan(total, names, ~arr.is_null().to_numpy(zero_copy_only=False))
-    # numpy and pandas release the GIL in their loops: two threads keep both cores of a small machine busy.
-    executor = ThreadPoolExecutor(max_workers=THREADS)
-    try:
-        for (low, high), chunk in zip(bounds, executor.map(features, bounds), strict=True):
-            plan.add(low, high, chunk, pre, chosen)
+    if total < PARALLEL_ROWS or THREADS == 1 or len(bounds) < 2:
+        for low, high in bounds:
+            plan.add(low, high, features((low, high)), pre, chosen)
             if progress is not None:
                 progress(high, total)
-    finally:
-        executor.shutdown(cancel_futures=True)  # a progress callback that raises (a cancelled job) stops the rest
+    else:
+        # numpy and pandas release the GIL in their loops: two threads keep both cores of a small machine busy.
+        executor = ThreadPoolExecutor(max_workers=THREADS)
+        try:
+            for (low, high), chunk in zip(bounds, executor.map(features, bounds), strict=True):
+                plan.add(low, high, chunk, pre, chosen)
+                if progress is not None:
+                    progress(high, total)
+        finally:
+            executor.shutdown(cancel_futures=True)  # a progress callback that raises (a cancelled job) stops the rest
     _judge_in_python(arr, plan, chosen)
     return HeuristicFindings({name: np.flatnonzero(plan.failed[name]).tolist() for name in names})
 

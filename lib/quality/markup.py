@@ -16,7 +16,7 @@ from html.entities import html5
 import numpy as np
 import pyarrow as pa
 
-from lib.quality.pii import THREADS, as_string_array, regex_rows, string_buffers
+from lib.quality.pii import PARALLEL_ROWS, THREADS, as_string_array, regex_rows, string_buffers
 
 
 def _names(text: str) -> frozenset[str]:
@@ -169,8 +169,11 @@ def _byte_scan(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     data, offsets = string_buffers(arr)
     low, high = int(offsets[0]), int(offsets[-1])
     steps = [(start, min(start + _SCAN_BYTES, high)) for start in range(low, high, _SCAN_BYTES)]
-    with ThreadPoolExecutor(max_workers=THREADS) as executor:
-        found = list(executor.map(lambda step: _scan(data, *step), steps))
+    if len(arr) < PARALLEL_ROWS or THREADS == 1 or len(steps) < 2:
+        found = [_scan(data, *step) for step in steps]
+    else:
+        with ThreadPoolExecutor(max_workers=THREADS) as executor:
+            found = list(executor.map(lambda step: _scan(data, *step), steps))
     valid = ~arr.is_null().to_numpy(zero_copy_only=False)
 
     def rows_of(positions: list[np.ndarray]) -> np.ndarray:

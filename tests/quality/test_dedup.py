@@ -285,3 +285,69 @@ def test_empty_rows_have_the_all_max_signature():
     assert signatures.dtype == np.uint32 and signatures.shape == (3, 4)
     assert (signatures[:2] == 0xFFFFFFFF).all()
     assert (signatures[2] != 0xFFFFFFFF).all()
+
+
+# ------------------------------------------------------------------------------------------- normalising in batches
+
+
+ODD_PIECES = [
+    "a", "B", "Zz", " ", "  ", "\t", "\n", "\r\n", "\x0b", "\x0c", "\x1c", "\x1f", "\x85", "\u00a0", "é", "Ｆ", "ﬁ",
+    "\u2028", "\x00", "İ", "ß", "Σ", "𝔘", "\u3000", ".", "'", "1",
+]  # fmt: skip
+
+
+def test_batches_hold_exactly_the_normalised_text_of_every_non_empty_row():
+    rng = np.random.default_rng(5)
+    texts = ["".join(rng.choice(ODD_PIECES, size=rng.integers(0, 25))) for _ in range(3_000)]
+    texts += [None, float("nan"), 7, "", "   ", "lone \ud800 surrogate", "ASCII Only  Row "]
+    seen = {}
+    for batch in dedup._batches(texts):
+        begins = np.r_[0, batch.ends[:-1] + 1][: batch.ends.size]
+        for row, begin, end in zip(batch.rows.tolist(), begins.tolist(), batch.ends.tolist(), strict=True):
+            seen[batch.start + row] = bytes(batch.buf[begin:end])
+        assert (batch.buf[batch.ends] == 10).all()
+    expected = {
+        row: normalize(text).encode("utf-8", "surrogatepass")
+        for row, text in enumerate(texts)
+        if isinstance(text, str) and normalize(text)
+    }
+    assert seen == expected
+
+
+def test_an_arrow_column_and_a_list_give_the_same_batches():
+    import pyarrow as pa
+
+    rng = np.random.default_rng(6)
+    texts = ["".join(rng.choice(ODD_PIECES, size=rng.integers(0, 25))) for _ in range(500)] + [None]
+    as_list = [(b.start, b.rows.tolist(), bytes(b.buf)) for b in dedup._batches(texts)]
+    as_arrow = [(b.start, b.rows.tolist(), bytes(b.buf)) for b in dedup._batches(pa.array(texts, pa.large_string()))]
+    assert as_list == as_arrow
+
+
+def test_a_scan_fed_in_blocks_from_threads_equals_one_pass(rng):
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow as pa
+
+    base = [doc(rng) for _ in range(40)]
+    docs = base + [changed(text, 7) for text in base[:10]] + [base[3].upper(), None, ""]
+    exact, near = duplicates(docs)
+    column = pa.array(docs, pa.large_string())
+    scan = dedup.DuplicateScan(len(docs))
+    starts = list(range(0, len(docs), 9))[::-1]  # out of order
+    with ThreadPoolExecutor(2) as pool:
+        list(pool.map(lambda start: scan.add(start, column.slice(start, 9)), starts))
+    bands: list[tuple[int, int]] = []
+    scan_exact = scan.exact()
+    scan_near = scan.near(scan_exact, 0.8, progress=lambda done, total: bands.append((done, total)))
+    assert scan_exact.to_dict() == exact.to_dict() and scan_near.to_dict() == near.to_dict()
+    assert bands[-1] == (28, 28) and len(bands) == 28  # 14 bands: keys made, then each band joined
+
+
+def test_clustering_on_threads_gives_the_same_clusters(rng, monkeypatch):
+    template = doc(rng)
+    variants = [changed(template, 40).replace("changed40word", f"unique{i}") for i in range(30)]
+    docs = variants + [doc(rng) for _ in range(30)]
+    alone = near_duplicates(docs)
+    monkeypatch.setattr(dedup, "PARALLEL_ROWS", 1)
+    assert near_duplicates(docs).to_dict() == alone.to_dict()
