@@ -105,6 +105,9 @@ SCHEMA: tuple[Setting, ...] = (
             maximum=60),
     Setting("quality.max_file_mb", float, 1024.0, "Largest dataset file (MB) the data quality page and CLI read.",
             minimum=1, maximum=100_000),
+    Setting("quality.max_row_mb", float, 10.0,
+            "Largest single row (MB of text) profiled; a bigger row is skipped and reported, like a malformed one.",
+            minimum=0.01, maximum=10_000),
     # datatrove's 14 bands x 8 rows join any band collision: an S-curve centred at (1/14)^(1/8) = 0.72.
     Setting("quality.near_duplicate_threshold", float, 0.7,
             "Estimated Jaccard similarity of word 5-gram shingles at which two rows are near-duplicates.",

@@ -43,6 +43,10 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
         "--clean", metavar="OUT", help="write the cleaned dataset (default steps) to OUT and the dropped rows beside it"
     )
     prof.add_argument("--save", action="store_true", help="store the dataset and the run, as an upload on the page")
+    prof.add_argument(
+        "--perplexity", type=int, default=0, metavar="ROWS",
+        help="score per-row perplexity under --model on a uniform sample of ROWS rows (CCNet's signal; slow on a CPU)",
+    )  # fmt: skip
     prof.set_defaults(run=_profile)
 
     compare = commands.add_parser("compare", parents=[common], help="drift between two datasets")
@@ -97,7 +101,7 @@ def _profile(args: argparse.Namespace) -> int:
     path = _existing_file(args.path)
     rules_text, rules_name = _rules_text(args)
     rule_set = parse_rule_set(rules_text, rules_name) if rules_text is not None else None  # before a long profile
-    run = run_settings(settings, args.threshold, args.model, not args.no_tokens)
+    run = run_settings(settings, args.threshold, args.model, not args.no_tokens, perplexity_rows=args.perplexity)
     outputs = [Path(out).expanduser() for out in (args.report, args.clean) if out]
     for out in outputs:
         if not out.parent.is_dir():
@@ -283,6 +287,12 @@ def profile_text(data: dict) -> str:
         lines.append(f"  ... and {len(data['skipped']) - 5} more skipped lines (see --json)")
     for warning in data["warnings"]:
         lines.append(f"  warning: {warning}")
+    if "perplexity" in data:
+        ppl = data["perplexity"]
+        lines.append(
+            f"  perplexity ({ppl['model']}, {ppl['rows']:,} rows): median {ppl['median']:.1f}, p95 {ppl['p95']:.1f}, "
+            f"{ppl['high']:,} rows unusually high"
+        )
     if "clean" in data:
         lines.append(f"  cleaned dataset: {data['clean']['path']} (dropped rows: {data['clean']['dropped_path']})")
     if "report" in data:

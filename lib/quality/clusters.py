@@ -17,7 +17,7 @@ MEMBERS_KEPT = 20
 def duplicate_groups(result: ProfileResult, limit: int = CLUSTERS_KEPT) -> list[dict]:
     """The largest near-duplicate clusters and exact groups: frame rows, file rows and similarities."""
     groups = []
-    for cluster in result.near.clusters[:limit]:
+    for cluster in result.near_clusters()[:limit]:
         members = cluster[:MEMBERS_KEPT]
         first = members[0]
         groups.append(

@@ -123,18 +123,11 @@ def length_histogram_figure(data: Mapping[str, Any], unit: str = "characters") -
     upper = [high - 1 for high in edges[1:]]  # bins hold [edge, next edge), the last up to its top edge - 1
     custom = [(low, high, count, count / total) for low, high, count in zip(edges[:-1], upper, counts, strict=True)]
     figure = go.Figure(
-        go.Scatter(
-            x=edges,
-            y=[*counts, counts[-1]],
-            mode="lines",
-            line=dict(shape="hv", color=ACCENT, width=1.5),
-            fill="tozeroy",
-            customdata=[*custom, custom[-1]],
-            hovertemplate=f"%{{customdata[0]:,}}-%{{customdata[1]:,}} {unit}: %{{customdata[2]:,}} rows "
-            "(%{customdata[3]:.1%})<extra></extra>",
-            name="rows",
+        _step_histogram(
+            edges, counts, custom,
+            f"%{{customdata[0]:,}}-%{{customdata[1]:,}} {unit}: %{{customdata[2]:,}} rows (%{{customdata[3]:.1%}})",
         )
-    )
+    )  # fmt: skip
     stats = (data.get("length") or {}).get(unit) or {}
     if stats.get("median"):
         figure.add_trace(
@@ -549,3 +542,52 @@ def _sample_statement(sample: Mapping[str, Any], detected: int) -> str:
     if rows == of:
         return f"every non-empty row ({int(rows):,}{told})"
     return f"a uniform random sample of {int(rows):,} of {int(of):,} non-empty rows{told}"
+
+
+def perplexity_figure(data: Mapping[str, Any]) -> go.Figure:
+    """Rows per perplexity bin (log-spaced) on the scored sample, with the median marked (CCNet's quality signal)."""
+    ppl = data.get("perplexity") or {}
+    title = "Per-row perplexity"
+    histogram = ppl.get("histogram") or {}
+    edges, counts = list(histogram.get("edges") or []), list(histogram.get("counts") or [])
+    if not counts or len(edges) != len(counts) + 1:
+        return empty_figure(title, "Nothing to draw: perplexity was not scored on this run.")
+    figure = go.Figure(
+        _step_histogram(
+            edges, counts, list(zip(edges[:-1], edges[1:], counts, strict=True)),
+            "perplexity %{customdata[0]:,.1f}-%{customdata[1]:,.1f}: %{customdata[2]:,} rows",
+        )
+    )  # fmt: skip
+    median = ppl.get("median")
+    if median:
+        figure.add_trace(
+            go.Scatter(
+                x=[median, median], y=[0, max(counts)], mode="lines", line=dict(color="#374151", dash="dash", width=1),
+                name=f"median {median:,.1f}", hovertemplate=f"median {median:,.1f}<extra></extra>",
+            )
+        )  # fmt: skip
+    figure.update_layout(
+        title=dict(
+            text=f"{title} under {_plain(ppl.get('model', ''))} · {ppl.get('rows', 0):,} rows "
+            f"({_plain(ppl.get('method', ''))}) · {ppl.get('high', 0):,} unusually high",
+            font=dict(size=14),
+        ),
+        height=300, margin=MARGIN, showlegend=bool(median), legend=dict(orientation="h", y=-0.25),
+        xaxis=dict(title="perplexity (log scale; lower: more predictable text)", type="log"),
+        yaxis=dict(title="rows", rangemode="tozero"),
+    )  # fmt: skip
+    return figure
+
+
+def _step_histogram(edges: list, counts: list, custom: list, hover: str) -> go.Scatter:
+    """Counts per [edge, next edge) bin as a filled step line: exact bin widths on a log axis, where bars are not."""
+    return go.Scatter(
+        x=edges,
+        y=[*counts, counts[-1]],
+        mode="lines",
+        line=dict(shape="hv", color=ACCENT, width=1.5),
+        fill="tozeroy",
+        customdata=[*custom, custom[-1]],
+        hovertemplate=hover + "<extra></extra>",
+        name="rows",
+    )

@@ -29,6 +29,8 @@ class ProfileJob:
     sample_rows: int = 100_000
     model: str | None = None
     rule_set: str | None = None  # a stored rule set's name
+    perplexity_rows: int = 0  # per-row perplexity on a sample of this many rows; 0: off
+    perplexity_model: str | None = None
 
 
 def profile_params(job: ProfileJob) -> dict:
@@ -45,7 +47,9 @@ def profile_job(context: JobContext, **params: object) -> dict:
     path = Path(job.data_file)
     if not path.is_file():
         raise InputError(f"The upload for this job ({job.name}) is gone; upload it again.")
-    run = RunSettings(job.threshold, tuple(job.families), job.sample_rows, job.model)
+    run = RunSettings(
+        job.threshold, tuple(job.families), job.sample_rows, job.model, job.perplexity_rows, job.perplexity_model
+    )
     rule_set = None
     if job.rule_set:
         stored = get_rule_set(context.store, job.rule_set)

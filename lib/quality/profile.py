@@ -161,6 +161,8 @@ class ProfileResult:
     token_lengths: dict[int, int] = field(default_factory=dict)  # sampled row -> tokens (empty: no tokenizer)
     rules: list[dict] = field(default_factory=list)
     step_seconds: dict[str, float] = field(default_factory=dict)  # where the time went (CPU seconds per kind of work)
+    perplexity: dict | None = None  # per-row perplexity on a sample, when asked for (lib.quality.pipeline)
+    perplexity_high: list[int] = field(default_factory=list)  # rows whose perplexity is a robust outlier above
 
     def row_number(self, row: int) -> int:
         """Where the row came from in the file (line or record number), for people."""
@@ -181,9 +183,10 @@ class ProfileResult:
             "empty_parts": len(self.empty_parts),
             "exact_duplicates": self.exact.count,
             "near_duplicates": self.near.count,
-            "near_duplicate_clusters": len(self.near.clusters),
+            "near_duplicate_clusters": len(self.near_clusters()),
             "near_duplicate_threshold": self.near.threshold,
             "pii": self.pii.counts(),
+            "pii_rows": len(set().union(*self.pii.rows.values())) if self.pii.rows else 0,
             "markup": self.markup.counts(),
             "length": {unit: stats.to_dict() for unit, stats in self.lengths.items()},
             "length_outliers": len(self.length_outliers),
@@ -192,6 +195,7 @@ class ProfileResult:
             "languages": self.languages,
             "heuristics": self.heuristics.counts(),
             "rules": self.rules,
+            **({"perplexity": self.perplexity} if self.perplexity else {}),
             "sample": self.sample.to_dict(),
             "skipped": self.dataset.skipped,
             "warnings": self.dataset.warnings,
@@ -212,6 +216,8 @@ class ProfileResult:
         checks.update({f"markup_{kind}": rows for kind, rows in _markup_rows(self.markup).items()})
         checks.update({f"heuristic_{rule}": rows for rule, rows in self.heuristics.failed.items()})
         checks.update({f"outlier_{column}": rows for column, rows in self.numeric_outliers.items()})
+        if self.perplexity:
+            checks["perplexity_high"] = self.perplexity_high
         total = max(1, len(self.texts))
         return {
             name: {
@@ -240,6 +246,10 @@ class ProfileResult:
             counts, edges = np.histogram(np.clip(values, 1, None), bins=edges)
             out[unit] = {"edges": edges.astype(int).tolist(), "counts": counts.astype(int).tolist()}
         return out
+
+    def near_clusters(self) -> list[list[int]]:
+        """Clusters holding at least one near-duplicate: a group of exact copies alone is not one."""
+        return [cluster for cluster in self.near.clusters if any(self.exact.first_of[row] < 0 for row in cluster[1:])]
 
     def near_duplicate_rows(self) -> list[int]:
         """Rows in a near-duplicate cluster beyond its first member that are not exact duplicates."""

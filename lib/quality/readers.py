@@ -175,6 +175,7 @@ def read_dataset(
     if not len(table.frame):
         raise InputError(f"{name} is empty: it has no records; choose a file with records in it.")
     chosen = _choose_text(table, name, text_column, chat)
+    skipped = _drop_oversized(chosen, name, _max_row_bytes()) + table.skipped
     return Dataset(
         frame=chosen.frame,
         text_column=chosen.text_column,
@@ -184,7 +185,7 @@ def read_dataset(
         size_bytes=len(data),
         sha256=digest,
         row_numbers=chosen.row_numbers,
-        skipped=table.skipped[:MAX_SKIPPED_LISTED],
+        skipped=sorted(skipped, key=lambda entry: entry["line"])[:MAX_SKIPPED_LISTED],
         warnings=notes + table.warnings + chosen.warnings,
         chat=chosen.chat,
         text_columns=chosen.text_columns,
@@ -192,10 +193,51 @@ def read_dataset(
 
 
 def _max_bytes() -> int:
+    return int(_setting("quality.max_file_mb") * MB)
+
+
+def _max_row_bytes() -> int:
+    return int(_setting("quality.max_row_mb") * MB)
+
+
+def _setting(key: str) -> float:
     from lib.settings import load_settings_or_defaults
 
     settings, _problem = load_settings_or_defaults()  # a broken settings file must not stop a read
-    return int(float(settings["quality.max_file_mb"]) * MB)
+    return float(settings[key])
+
+
+def _drop_oversized(chosen: _Chosen, name: str, limit: int) -> list[dict]:
+    """Leave out rows whose text is over `limit` bytes (one 50 MB "row" is a dump, not a document); list them.
+
+    A file with nothing else in it is refused: there is no document left to profile.
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    sizes = pc.binary_length(pa.array(chosen.frame[chosen.text_column], type=pa.large_string(), from_pandas=True))
+    over = np.flatnonzero(pc.fill_null(pc.greater(sizes, limit), False).to_numpy(zero_copy_only=False))
+    if not over.size:
+        return []
+    allowed = _size_text(limit)
+    if over.size == len(chosen.frame):
+        what = "its only row is" if over.size == 1 else f"each of its {over.size:,} rows is"
+        raise InputError(
+            f"{name} cannot be profiled: {what} over the {allowed} per-row limit (quality.max_row_mb); split it "
+            "into one document per row, or raise the limit."
+        )
+    sizes_np = sizes.to_numpy(zero_copy_only=False)
+    limit_text = f"over the {allowed} per-row limit (quality.max_row_mb)"
+    skipped = [
+        {"line": chosen.row_numbers[row], "reason": f"a row of {_size_text(int(sizes_np[row]))}, {limit_text}"}
+        for row in over
+    ]
+    keep = np.ones(len(chosen.frame), dtype=bool)
+    keep[over] = False
+    chosen.frame = chosen.frame[keep].reset_index(drop=True)
+    chosen.row_numbers = [number for number, kept in zip(chosen.row_numbers, keep, strict=True) if kept]
+    chosen.warnings.append(f"{over.size:,} rows over the {allowed} per-row limit were left out (see skipped)")
+    return skipped
 
 
 def _load(source: Path | str | bytes, name: str | None, limit: int) -> tuple[bytes, str]:

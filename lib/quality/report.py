@@ -26,6 +26,7 @@ from lib.quality.figures import (
     issues_figure,
     language_figure,
     length_histogram_figure,
+    perplexity_figure,
     pii_figure,
     pii_rows,
     rule_outcome,
@@ -73,6 +74,7 @@ def render_report(data: Mapping[str, Any], drift: Mapping[str, Any] | None = Non
         language_figure(data),
         pii_figure(data),
         heuristics_figure(data),
+        *([perplexity_figure(data)] if data.get("perplexity") else []),
     ]
     sections = [
         f"<h1>Data quality report: {_e(name)}</h1>",

@@ -107,6 +107,8 @@ def run_charts(run: QualityRun) -> None:
     left, right = st.columns(2)
     left.plotly_chart(figures.pii_figure(data), key=f"dq_pii_{run.id}")
     right.plotly_chart(figures.heuristics_figure(data), key=f"dq_heuristics_{run.id}")
+    if data.get("perplexity"):
+        st.plotly_chart(figures.perplexity_figure(data), key=f"dq_perplexity_{run.id}")
     if data.get("rules"):
         st.plotly_chart(figures.rules_figure(data), key=f"dq_rules_{run.id}")
 

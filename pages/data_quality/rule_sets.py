@@ -58,6 +58,7 @@ def rule_sets_editor(run: QualityRun) -> None:
             run.stored_path, run.dataset, None if run.summary.get("chat") else run.text_column,
             run.summary.get("chat") or "conversation", settings["near_duplicate_threshold"],
             list(settings["heuristic_families"]), settings["sample_rows"], settings["tokenizer"], stored.name,
+            settings.get("perplexity_rows", 0), settings.get("perplexity_model"),
         )  # fmt: skip
         submit("quality-profile", profile_params(job), f"Profile {run.dataset} with rules '{stored.name}'")
         st.rerun()

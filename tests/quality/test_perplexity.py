@@ -34,3 +34,22 @@ def test_progress_reaches_the_total(embedded_model) -> None:
     seen: list[tuple[int, int]] = []
     row_perplexities(embedded_model, ROWS, batch_size=2, progress=lambda done, total: seen.append((done, total)))
     assert seen[-1] == (len(ROWS), len(ROWS)) and [done for done, _ in seen] == sorted(done for done, _ in seen)
+
+
+def test_a_profile_with_perplexity_flags_the_garbled_rows_in_its_findings_chart_and_report(embedded_model) -> None:
+    from lib.quality.figures import perplexity_figure
+    from lib.quality.pipeline import add_perplexity
+    from lib.quality.profile import ProfileOptions, profile
+    from lib.quality.readers import read_dataset
+    from lib.quality.report import render_report
+
+    plain = [f"Thanks for your message about order {n}; it ships on Monday and arrives by Friday." for n in range(30)]
+    garbled = "qz xv jjk wprt zzq vbn mmq xxr tlk pqw zzv kkq"
+    dataset = read_dataset("\n".join([*plain[:10], garbled, *plain[10:]]).encode(), "mixed.txt")
+    result = profile(dataset, ProfileOptions(sample_rows=1_000))
+    add_perplexity(result, "smollm2-135m", rows=100)
+    data = result.to_dict()
+    assert data["perplexity"]["rows"] == 31 and data["perplexity"]["method"] == "every non-empty row"
+    assert data["findings"]["perplexity_high"]["rows"] == [11]  # the garbled line, by file line, and no other
+    assert perplexity_figure(data).data[0].y[:-1] == tuple(data["perplexity"]["histogram"]["counts"])
+    assert "Per-row perplexity" in render_report(data)

@@ -6,7 +6,6 @@ import hashlib
 import io
 import json
 import re
-import time
 import zipfile
 from pathlib import Path
 
@@ -350,14 +349,20 @@ def test_the_limit_comes_from_the_settings(tmp_path: Path, monkeypatch: pytest.M
 
 
 @pytest.mark.parametrize("suffix", ["jsonl", "csv", "txt"])
-def test_a_single_50_mb_row_is_read(tmp_path: Path, suffix: str) -> None:
+def test_a_single_50_mb_row_is_refused_with_the_per_row_limit(tmp_path: Path, suffix: str) -> None:
     text = "word " * 10_000_000
     content = {"jsonl": json.dumps({"text": text}) + "\n", "csv": f'id,text\n1,"{text}"\n', "txt": text + "\n"}
     path = write(tmp_path / f"huge.{suffix}", content[suffix])
-    started = time.perf_counter()
+    refused(path, "its only row is over the 10 MB per-row limit (quality.max_row_mb)")
+
+
+def test_a_huge_row_among_documents_is_skipped_and_reported(tmp_path: Path) -> None:
+    rows = [{"text": f"an ordinary document number {n} about tents"} for n in range(4)]
+    rows.insert(2, {"text": "word " * 2_400_000})  # 12 MB
+    path = write(tmp_path / "mixed.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
     data = read_dataset(path)
-    assert len(data.frame) == 1 and len(texts(data)[0]) == 50_000_000
-    assert time.perf_counter() - started < 5
+    assert len(data.frame) == 4 and data.row_numbers == [1, 2, 4, 5]
+    assert data.skipped == [{"line": 3, "reason": "a row of 11 MB, over the 10 MB per-row limit (quality.max_row_mb)"}]
 
 
 # ---------------------------------------------------------------------------------------------- detection
