@@ -41,26 +41,29 @@ def status(store: Store, settings: Settings) -> AreaStatus:
     rule_set = f"rule set {run.rule_set!r}" if run.rule_set else "its rule set"
     if run.rules_passed is False:
         failed = [rule for rule in rules if not rule.get("passed")]
-        headline = f"{run.dataset}: {len(failed)} of {len(rules)} rules failed" if rules else f"{run.dataset}: failed"
+        headline = f"{len(failed)} of {len(rules)} rules failed" if rules else "rules failed"
         parts = [f"worst finding: {worst}"] if worst else []
         if failed:
             first = failed[0]
             parts.append(f"{first.get('description', first.get('rule'))}, observed {first.get('observed', '?')}")
-        return AreaStatus(AREA, TITLE, CRITICAL, headline, _sentence(f"Failed {rule_set}", parts), when)
+        return AreaStatus(AREA, TITLE, CRITICAL, headline, _sentence(f"{run.dataset} failed {rule_set}", parts), when)
     if run.rules_passed is True:
         count = f"all {len(rules)} rules" if len(rules) != 1 else "1 rule"
         parts = [f"worst finding: {worst}"] if worst else ["nothing found"]
         return AreaStatus(
-            AREA, TITLE, OK, f"{run.dataset}: {count} passed", _sentence(f"Passed {rule_set}", parts), when
+            AREA, TITLE, OK, f"{count} passed", _sentence(f"{run.dataset} passed {rule_set}", parts), when
         )
     if flagged:
-        headline = f"{run.dataset}: {worst}"
         others = [text for _score, text in sorted(flagged, key=lambda finding: -finding[0]) if text != worst][:2]
-        also = f"Also {' and '.join(others)}; " if others else ""
-        detail = f"{also}no rule set was checked (choose one on the Data quality page)."
-        return AreaStatus(AREA, TITLE, WARNING, headline, detail, when)
-    detail = f"Largest finding: {worst}." if worst else "No duplicates, empty rows or PII found."
-    return AreaStatus(AREA, TITLE, OK, f"{run.dataset}: {run.rows:,} rows profiled", detail, when)
+        also = f"; also {' and '.join(others)}" if others else ""
+        pii = _pii_types(run)
+        detail = (
+            f"{run.dataset}{f' ({pii})' if pii and worst.startswith('PII') else ''}{also}; no rule set was "
+            "checked (choose one on the Data quality page)."
+        )
+        return AreaStatus(AREA, TITLE, WARNING, str(worst), detail, when)
+    detail = f"{run.dataset}: " + (f"largest finding {worst}." if worst else "no duplicates, empty rows or PII found.")
+    return AreaStatus(AREA, TITLE, OK, f"{run.rows:,} rows profiled", detail, when)
 
 
 def _findings(run: QualityRun) -> list[tuple[float, str]]:
@@ -69,13 +72,19 @@ def _findings(run: QualityRun) -> list[tuple[float, str]]:
     found: list[tuple[float, str]] = []
     pii = {kind: count for kind, count in (summary.get("pii") or {}).items() if count}
     if pii:
-        listed = ", ".join(f"{kind} {count:,}" for kind, count in sorted(pii.items(), key=lambda item: -item[1]))
-        found.append((float("inf"), f"PII in rows ({listed})"))  # personal data outranks every share
+        with_pii = summary.get("pii_rows") or sum(pii.values())  # older runs: the sum over types
+        found.append((float("inf"), f"PII in {with_pii:,} rows"))  # personal data outranks every share
     for key, limit in LIMITS.items():
         count = summary.get(key) or 0
         if count:
             found.append((count / rows / limit, f"{_share(count / rows)} {_NAMES[key]}"))
     return found
+
+
+def _pii_types(run: QualityRun) -> str:
+    """ "email 45, phone 40", largest first."""
+    pii = {kind: count for kind, count in (run.summary.get("pii") or {}).items() if count}
+    return ", ".join(f"{kind} {count:,}" for kind, count in sorted(pii.items(), key=lambda item: -item[1]))
 
 
 def _share(fraction: float) -> str:

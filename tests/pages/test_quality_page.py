@@ -84,7 +84,8 @@ def test_the_demo_profiled_from_the_page_shows_every_planted_problem(profiled, m
     assert Path(runs[0].stored_path).is_file()  # the dataset is kept with the run, for the row inspector
 
     tile = area_status("data-quality", open_store(), load_settings())
-    assert tile.state == "warning" and "support_conversations.jsonl" in tile.headline  # PII, no rule set
+    assert tile.state == "warning" and tile.headline == "PII in 105 rows"  # no rule set checked
+    assert tile.detail.startswith("support_conversations.jsonl (email 45, phone 40, credit_card 20)")
 
 
 def test_a_rule_set_is_saved_checked_and_fails_the_run_with_a_table(profiled, monkeypatch) -> None:
@@ -110,7 +111,8 @@ def test_a_rule_set_is_saved_checked_and_fails_the_run_with_a_table(profiled, mo
     newest = list_quality_runs(open_store())[0]
     assert newest.rule_set == "fine-tuning" and newest.rules_passed is False
     tile = area_status("data-quality", open_store(), load_settings())
-    assert tile.state == "critical" and "1 of 2 rules failed" in tile.headline
+    assert tile.state == "critical" and tile.headline == "1 of 2 rules failed"
+    assert tile.detail.startswith("support_conversations.jsonl failed rule set 'fine-tuning'")
 
 
 def test_cleaning_from_the_page_drops_the_planted_rows_and_offers_downloads(profiled, monkeypatch) -> None:

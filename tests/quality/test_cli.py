@@ -102,7 +102,8 @@ def test_saved_runs_are_listed_and_rule_sets_are_kept_in_the_store(
     assert runs[0]["id"] == run_id and runs[0]["rule_set"] == "basic" and runs[0]["rules_passed"] is True
     tiles = json.loads(run_cli("status", "--json", env={"PITWALL_HOME": str(home)}).stdout)
     tile = next(tile for tile in tiles if tile["area"] == "data-quality")
-    assert tile["state"] == "ok" and "support_conversations.csv" in tile["headline"]  # its rule set passed
+    assert tile["state"] == "ok" and tile["headline"] == "1 rule passed"  # its rule set passed
+    assert tile["detail"].startswith("support_conversations.csv passed rule set 'basic'")
     assert quality(home, "rules", "delete", "basic").returncode == 0
     missing = quality(home, "profile", str(path), "--no-tokens", "--rule-set", "basic")
     assert missing.returncode == 1 and "no rule set named 'basic'" in missing.stderr

@@ -67,9 +67,9 @@ def test_failed_rules_are_critical_naming_the_worst_finding_and_the_first_failed
         rule_set="fine-tuning",
     )  # fmt: skip
     found = tile()
-    assert found.state == CRITICAL and found.headline == "support.jsonl: 2 of 4 rules failed"
+    assert found.state == CRITICAL and found.headline == "2 of 4 rules failed"
     assert found.detail == (
-        "Failed rule set 'fine-tuning': worst finding: 4.8% exact duplicates; "
+        "support.jsonl failed rule set 'fine-tuning': worst finding: 4.8% exact duplicates; "
         "exact duplicates at most 1% of rows, observed 4.8% of rows (48 of 1,000)."
     )
     assert found.updated_at == datetime.fromisoformat(run.created_at).timestamp()
@@ -78,30 +78,32 @@ def test_failed_rules_are_critical_naming_the_worst_finding_and_the_first_failed
 def test_passed_rules_are_ok_even_with_findings_the_rules_allow() -> None:
     stored(open_store(), exact=5, rules=[rule(True), rule(True)], rule_set="lenient")
     found = tile()
-    assert found.state == OK and found.headline == "support.jsonl: all 2 rules passed"
-    assert found.detail == "Passed rule set 'lenient': worst finding: 0.5% exact duplicates."
+    assert found.state == OK and found.headline == "all 2 rules passed"
+    assert found.detail == "support.jsonl passed rule set 'lenient': worst finding: 0.5% exact duplicates."
 
 
 def test_without_rules_a_finding_over_its_limit_warns_and_pii_outranks_shares() -> None:
     store = open_store()
     stored(store, exact=48, empty=3)
     found = tile()
-    assert found.state == WARNING and found.headline == "support.jsonl: 4.8% exact duplicates"
+    assert found.state == WARNING and found.headline == "4.8% exact duplicates"
     assert "no rule set was checked" in found.detail
     stored(store, exact=48, near=80, pii={"email": 2, "phone": 7})  # the latest run is the one shown
     found = tile()
-    assert found.state == WARNING and found.headline == "support.jsonl: PII in rows (phone 7, email 2)"
-    assert found.detail.startswith("Also 4.8% exact duplicates and 8.0% near-duplicates;")
+    assert found.state == WARNING and found.headline == "PII in 9 rows"
+    assert found.detail.startswith(
+        "support.jsonl (phone 7, email 2); also 4.8% exact duplicates and 8.0% near-duplicates;"
+    )
 
 
 def test_without_rules_small_findings_or_none_are_ok() -> None:
     store = open_store()
     stored(store, exact=5, near=40)  # findings rank by how close they come to their limits: 0.5 of 1%, 0.8 of 5%
     found = tile()
-    assert found.state == OK and found.headline == "support.jsonl: 1,000 rows profiled"
-    assert found.detail == "Largest finding: 4.0% near-duplicates."
+    assert found.state == OK and found.headline == "1,000 rows profiled"
+    assert found.detail == "support.jsonl: largest finding 4.0% near-duplicates."
     stored(store)
-    assert tile().detail == "No duplicates, empty rows or PII found."
+    assert tile().detail == "support.jsonl: no duplicates, empty rows or PII found."
 
 
 def test_a_run_saved_from_a_real_profile_reads_back_as_its_tile() -> None:
@@ -111,5 +113,5 @@ def test_a_run_saved_from_a_real_profile_reads_back_as_its_tile() -> None:
     result.rules = [outcome.to_dict() for outcome in check_rules(parse_rule_set(DEFAULT_RULE_SET), result)]
     save_run(open_store(), result, {}, "default", data)
     found = tile()
-    assert found.state == CRITICAL and found.headline == "notes.jsonl: 1 of 4 rules failed"
-    assert found.detail.startswith("Failed rule set 'default': worst finding: 66.7% exact duplicates;")
+    assert found.state == CRITICAL and found.headline == "1 of 4 rules failed"
+    assert found.detail.startswith("notes.jsonl failed rule set 'default': worst finding: 66.7% exact duplicates;")
