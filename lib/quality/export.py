@@ -3,9 +3,9 @@
 `export_bytes(dataset, frame)` writes the frame (a `CleanResult.frame`, or any frame of the dataset's columns) so
 that `read_dataset` reads back the same rows. Decisions worth knowing:
 - Always UTF-8 without a byte-order mark, whatever the input's encoding was (cp1252, UTF-16...).
-- CSV is written comma-separated and TSV tab-separated, quoted where a cell needs it (a newline, a quote, the
-  separator), lines ending in "\\n". A semicolon-separated input comes back comma-separated: the Dataset does
-  not record the delimiter. Lists and objects in a cell are written as JSON text.
+- CSV is written with the input's own separator (comma, semicolon, pipe) and TSV tab-separated, quoted where a
+  cell needs it (a newline, a quote, the separator), lines ending in "\\n". Lists and objects in a cell are
+  written as JSON text.
 - JSONL and JSON hold one object per row with every column; JSON is an array of them, one per line. Missing
   values are null.
 - A whole-number column that pandas turned into floats because some values are missing (a blank CSV cell, a
@@ -83,7 +83,9 @@ def export_bytes(dataset: Dataset, frame: pd.DataFrame, fmt: str | None = None) 
         return _parquet_bytes(frame, dataset.name)
     frame = _whole_numbers(frame)
     if fmt in ("csv", "tsv"):
-        return _delimited_bytes(frame, "," if fmt == "csv" else "\t")
+        default = "," if fmt == "csv" else "\t"
+        same_format = fmt == dataset.format and dataset.delimiter
+        return _delimited_bytes(frame, dataset.delimiter if same_format else default)  # type: ignore[arg-type]
     lines = [json.dumps(_record(row), ensure_ascii=False, allow_nan=False) for row in _records(frame)]
     if fmt == "jsonl":
         return "".join(line + "\n" for line in lines).encode("utf-8")

@@ -49,6 +49,7 @@ from lib.quality.normalize import is_empty
 from lib.quality.pii import MAX_EXAMPLES, PII_TYPES, PiiFindings, find_pii
 from lib.quality.readers import Dataset
 
+POSITIVE_SHARE = 0.95  # a numeric column this positive is judged on a log scale (see _numeric_outliers)
 EXAMPLES = 5  # rows shown per finding
 ROW_LIST_LIMIT = 1_000  # row numbers kept per finding in the JSON (all of them stay in the result object)
 SAMPLE_SEED = 0
@@ -613,13 +614,25 @@ def _empty_parts(dataset: Dataset, tick: Callable[[], None] = lambda: None) -> l
 
 
 def _numeric_outliers(dataset: Dataset) -> dict[str, list[int]]:
-    """Robust outliers (modified z-score on the raw values) of each numeric column other than ids."""
+    """Robust outliers (modified z-score) of each numeric column other than ids.
+
+    A column that is almost all positive (durations, prices, counts: skewed by nature) is judged on a log
+    scale, so its long tail is not flagged row by row, and its few zero or negative values are flagged as
+    the impossible values they usually are; any other column on its raw values.
+    """
     found = {}
     for column in dataset.frame.columns:
         values = dataset.frame[column]
         if column == dataset.text_column or values.dtype.kind not in "if" or values.nunique() < 10:
             continue
-        rows = robust_outliers(values.to_numpy(dtype=float), log_scale=False)
+        x = values.to_numpy(dtype=float)
+        present = np.isfinite(x)
+        positive = present & (x > 0)
+        if present.any() and positive.sum() >= POSITIVE_SHARE * present.sum():
+            logged = np.where(positive, np.log(np.where(positive, x, 1.0)), np.nan)
+            rows = np.union1d(robust_outliers(logged, log_scale=False), np.flatnonzero(present & ~positive))
+        else:
+            rows = robust_outliers(x, log_scale=False)
         if rows.size:
             found[str(column)] = [int(row) for row in rows]
     return found

@@ -114,6 +114,7 @@ class Dataset:
     warnings: list[str] = field(default_factory=list)  # what the user should know: encoding guessed, format...
     chat: str | None = None  # None, "conversation" or "message": how a `messages` column was flattened
     text_columns: list[str] = field(default_factory=list)  # candidate text columns, best first, for a picker
+    delimiter: str | None = None  # CSV and TSV: the field separator found, so an export writes the same
 
     def to_dict(self) -> dict:
         """Everything but the frame and the row numbers, for `--json` and the stored run."""
@@ -172,6 +173,9 @@ def read_dataset(
             raise InputError(f"{name} is empty: it holds only whitespace; choose a file with records in it.")
         table = _read_text_format(fmt, payload, name)
     fmt = table.format or fmt
+    delimiter = None
+    if fmt in ("csv", "tsv"):
+        delimiter = "\t" if fmt == "tsv" else _delimiter(str(payload[:HEAD_BYTES], "utf-8", errors="ignore"))
     if not len(table.frame):
         raise InputError(f"{name} is empty: it has no records; choose a file with records in it.")
     chosen = _choose_text(table, name, text_column, chat)
@@ -189,6 +193,7 @@ def read_dataset(
         warnings=notes + table.warnings + chosen.warnings,
         chat=chosen.chat,
         text_columns=chosen.text_columns,
+        delimiter=delimiter,
     )
 
 

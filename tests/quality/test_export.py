@@ -218,3 +218,14 @@ def test_an_unknown_format_is_refused_in_one_sentence():
     with pytest.raises(InputError, match=expected):
         export_bytes(dataset, dataset.frame, "xlsx")
     assert mime_type("csv") == "text/csv" and mime_type("parquet") == "application/vnd.apache.parquet"
+
+
+def test_a_semicolon_csv_is_exported_with_semicolons() -> None:
+    data = b"id;text\n1;first review, with a comma\n2;second review\n"
+    dataset = read_dataset(data, "reviews.csv")
+    exported = export_bytes(dataset, dataset.frame)
+    assert exported.splitlines()[0] == b"id;text"
+    assert read_dataset(exported, "reviews.csv").frame["text"].tolist() == [
+        "first review, with a comma",
+        "second review",
+    ]

@@ -6,6 +6,7 @@ import json
 import shlex
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -155,3 +156,13 @@ def test_bad_files_get_one_sentence_and_a_non_zero_exit(tmp_path, content, words
     assert done.returncode == 1
     assert_one_sentence_error(done.stderr)
     assert words.lower() in done.stderr.lower()
+
+
+def test_a_skewed_positive_column_flags_its_impossible_values_not_its_long_tail() -> None:
+    rng = np.random.default_rng(0)
+    seconds = np.round(rng.lognormal(4.0, 0.6, 3_000), 1)  # response times: a long right tail is normal
+    seconds[[5, 9, 100]] = [86_400, -5, 0]  # a day, a negative and a zero: data errors
+    csv = "text,seconds\n" + "".join(f'"a message about order {n}",{value}\n' for n, value in enumerate(seconds))
+    result = profile(read_dataset(csv.encode(), "tickets.csv"), ProfileOptions(sample_rows=1_000))
+    flagged = result.numeric_outliers["seconds"]
+    assert {5, 9, 100} <= set(flagged) and len(flagged) <= 6  # raw values would flag dozens of the tail
