@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from pathlib import Path
 
-import pandas as pd
+import numpy as np
 import streamlit as st
 
 from lib.errors import InputError
@@ -82,18 +82,19 @@ def row_inspector(run: QualityRun) -> None:
         "File row", min_value=min(numbers), max_value=max(numbers), value=first_flagged, step=1,
         key=f"dq_row_{run.id}", help="The line (JSONL, text) or record number (CSV, JSON, Parquet) in the file.",
     )  # fmt: skip
-    positions = pd.Index(numbers).get_indexer([int(file_row)])
-    if positions[0] < 0:
+    # Per-message chat data has several rows (messages) per file line: show each of them.
+    positions = np.flatnonzero(np.asarray(numbers) == int(file_row))
+    if not positions.size:
         st.warning(f"File row {file_row} is not among the rows read (it may have been skipped as malformed).")
         return
-    position = int(positions[0])
     checks = flagged.get(int(file_row), [])
     if checks:
         st.markdown("Flagged by: " + " ".join(f":orange-badge[{check}]" for check in checks))
     else:
         st.markdown(":green-badge[no finding] (row lists keep the first 1,000 rows per check)")
-    st.text(_text(dataset.frame[dataset.text_column].iloc[position]))
-    others = dataset.frame.iloc[[position]].drop(columns=[dataset.text_column]).astype(str)
+    for position in positions:
+        st.text(_text(dataset.frame[dataset.text_column].iloc[int(position)]))
+    others = dataset.frame.iloc[positions].drop(columns=[dataset.text_column]).astype(str)
     if not others.empty and len(others.columns):
         st.dataframe(others, hide_index=True, width="stretch")
     if flagged:

@@ -11,6 +11,10 @@ from streamlit.testing.v1 import AppTest
 
 from lib import config
 from lib.jobs import wait_for
+from lib.quality.profile import ProfileOptions, profile
+from lib.quality.readers import read_dataset
+from lib.quality.runs import save_run
+from lib.samples import write_samples
 from lib.settings import load_settings
 from lib.status import area_status
 from lib.store import open_store
@@ -158,3 +162,17 @@ def test_two_runs_of_one_dataset_compare_as_no_significant_change(profiled, monk
     verdict = " ".join(block.value for block in at.markdown)
     assert "No significant change from support_conversations.jsonl to support_conversations.jsonl" in verdict
     assert any(label.startswith("Download the comparison") for label in [b.label for b in at.get("download_button")])
+
+
+def test_a_per_message_run_and_a_csv_run_show_every_tab_without_an_error(tmp_path: Path) -> None:
+    write_samples(tmp_path)
+    for name, chat in (("support_conversations.jsonl", "message"), ("support_conversations.csv", "conversation")):
+        path = tmp_path / name
+        result = profile(read_dataset(path, name, chat=chat), ProfileOptions(sample_rows=2_000))
+        save_run(open_store(), result, {}, None, path)
+        at = page_app(QUALITY_PAGE).run()  # the newest run: every tab draws from it
+        assert not at.exception and not at.error, [e.value for e in [*at.exception, *at.error]]
+        if chat == "message":  # file line 1 holds three messages: the row inspector shows all three
+            at.number_input(key=f"dq_row_{list_quality_runs(open_store())[0].id}").set_value(1).run()
+            assert sum("system: " not in t.value and "You are a helpful support" in t.value for t in at.text) == 1
+            assert not at.error
