@@ -58,7 +58,7 @@ from lib.quality.heuristics import RULE_NAMES, RULES, apply_heuristics
 from lib.quality.markup import find_markup, strip_html
 from lib.quality.normalize import is_empty
 from lib.quality.pii import PII_TYPES, PLACEHOLDERS, find_matches, find_pii, redact_all
-from lib.quality.readers import CHAT_COLUMN, Dataset
+from lib.quality.readers import CHAT_COLUMN, Dataset, content_text, flatten_messages
 
 DEFAULT_THRESHOLD = 0.7  # the profile's default (ProfileOptions, settings' quality.near_duplicate_threshold)
 UNICODE_FORMS = ("NFC", "NFKC")
@@ -427,7 +427,7 @@ class _ChatUnits:
 
     def texts(self) -> list[str | None]:
         """Each conversation as the reader flattens it: "role: content" lines."""
-        return [_flatten(messages) for messages in self.conversations]
+        return [flatten_messages(messages) for messages in self.conversations]
 
     def empty_messages(self) -> dict[int, str]:
         """Row -> the role of its first message with no text (tool-call turns without text are not empty)."""
@@ -438,7 +438,7 @@ class _ChatUnits:
                     role, text, tools = "", message, False
                 else:
                     role = message.get("role") if isinstance(message.get("role"), str) else ""
-                    text = _content_text(message.get("content"))
+                    text = content_text(message.get("content"))
                     tools = bool(message.get("tool_calls") or message.get("function_call"))
                 if is_empty(text) and not tools:
                     found[row] = role
@@ -453,29 +453,6 @@ class _ChatUnits:
         frame[CHAT_COLUMN] = messages
         frame[dataset.text_column] = pd.array(after, dtype="str")
         return frame
-
-
-def _content_text(content: Any) -> str:
-    """A message's text as the reader takes it: a string, or the text parts of a list joined by newlines."""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = [part.get("text") for part in content if isinstance(part, dict)]
-        return "\n".join(part for part in parts if isinstance(part, str))
-    return ""
-
-
-def _flatten(messages: list | None) -> str:
-    """One conversation as `lib.quality.readers` flattens it, so the re-read export compares equal."""
-    lines = []
-    for message in messages or []:
-        if isinstance(message, dict):
-            role, text = message.get("role"), _content_text(message.get("content"))
-            role = role if isinstance(role, str) else ""
-            lines.append(f"{role}: {text}" if role else text)
-        elif isinstance(message, str):
-            lines.append(message)
-    return "\n".join(lines)
 
 
 # ---------------------------------------------------------------------------------------------------------------

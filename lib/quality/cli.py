@@ -22,6 +22,7 @@ from lib.settings import load_settings
 if TYPE_CHECKING:
     from lib.quality.pipeline import RunSettings
     from lib.quality.profile import ProfileResult
+    from lib.quality.readers import Dataset
 
 CHAT_MODES = ("conversation", "message")
 EXIT_RULES_FAILED = 2
@@ -94,7 +95,7 @@ def _existing_file(value: str) -> Path:
 
 
 def _profile(args: argparse.Namespace) -> int:
-    from lib.quality.pipeline import apply_rules, profile_source, run_settings
+    from lib.quality.pipeline import apply_rules, run_settings
     from lib.quality.rules import parse_rule_set
 
     settings = load_settings()
@@ -106,13 +107,7 @@ def _profile(args: argparse.Namespace) -> int:
     for out in outputs:
         if not out.parent.is_dir():
             raise InputError(f"Cannot write {out}: the folder {out.parent} does not exist.")
-    update, close = progress_bar(f"Profiling {path.name}", unit="‰")
-    try:
-        dataset, result = profile_source(
-            path, path.name, run, args.text_column, args.chat, lambda done, total, _step: update(done, total)
-        )
-    finally:
-        close()
+    dataset, result = _profile_with_bar(path, run, args.text_column, args.chat)
     passed = apply_rules(result, rule_set) if rule_set is not None else None
     data = result.to_dict()
     if args.clean:
@@ -149,14 +144,14 @@ def _rules_text(args: argparse.Namespace) -> tuple[str | None, str]:
     return None, ""
 
 
-def _write_clean(dataset: object, threshold: float, out: Path) -> dict:
+def _write_clean(dataset: Dataset, threshold: float, out: Path) -> dict:
     """Clean with the default steps; write the dataset to `out` and the dropped rows to `<out>.dropped.csv`."""
     from lib.quality.clean import CleanOptions, clean
     from lib.quality.export import dropped_csv, export_bytes
 
-    cleaned = clean(dataset, CleanOptions(), threshold)  # type: ignore[arg-type]
+    cleaned = clean(dataset, CleanOptions(), threshold)
     dropped_path = out.with_name(out.name + ".dropped.csv")
-    write_atomically(out, export_bytes(dataset, cleaned.frame))  # type: ignore[arg-type]
+    write_atomically(out, export_bytes(dataset, cleaned.frame))
     write_atomically(dropped_path, dropped_csv(cleaned.dropped))
     return {**cleaned.to_dict(), "path": str(out), "dropped_path": str(dropped_path)}
 
@@ -167,7 +162,7 @@ def _compare(args: argparse.Namespace) -> None:
 
     run = run_settings(load_settings(), args.threshold, args.model, not args.no_tokens)
     paths = [_existing_file(value) for value in (args.baseline, args.candidate)]
-    results = [_profile_with_bar(path, run, args.text_column, args.chat) for path in paths]
+    results = [_profile_with_bar(path, run, args.text_column, args.chat)[1] for path in paths]
     drift = compare(results[0], results[1]).to_dict()
     if args.report:
         from lib.quality.report import render_report
@@ -177,15 +172,15 @@ def _compare(args: argparse.Namespace) -> None:
     emit(drift, args.json, _drift_text)
 
 
-def _profile_with_bar(path: Path, run: RunSettings, text_column: str | None, chat: str) -> ProfileResult:
+def _profile_with_bar(
+    path: Path, run: RunSettings, text_column: str | None, chat: str
+) -> tuple[Dataset, ProfileResult]:
+    """Read and profile the file with a progress bar on the terminal."""
     from lib.quality.pipeline import profile_source
 
     update, close = progress_bar(f"Profiling {path.name}", unit="‰")
     try:
-        _dataset, result = profile_source(
-            path, path.name, run, text_column, chat, lambda done, total, _: update(done, total)
-        )
-        return result
+        return profile_source(path, path.name, run, text_column, chat, lambda done, total, _: update(done, total))
     finally:
         close()
 

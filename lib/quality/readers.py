@@ -197,6 +197,11 @@ def read_dataset(
     )
 
 
+def read_dataset_bytes(path: Path) -> bytes:
+    """A dataset file's bytes, refused in one sentence when missing, a folder, unreadable or over the size limit."""
+    return _load(path, None, _max_bytes())[0]
+
+
 def _max_bytes() -> int:
     return int(_setting("quality.max_file_mb") * MB)
 
@@ -921,7 +926,7 @@ def _flatten(table: _Table, chat: str, name: str) -> _Chosen:
         )
         numbers = [table.row_numbers[row[0]] for row in rows]
         return _Chosen(flat, FLAT_TEXT, numbers, [FLAT_TEXT], "message", notes)
-    texts = ["\n".join(f"{role}: {text}" if role else text for role, text in messages) for messages in conversations]
+    texts = [_joined(messages) for messages in conversations]
     flat = frame  # the reader's own frame: the text column is added in place, the other columns kept
     if FLAT_TEXT in flat.columns:
         notes.append(f"the file's own '{FLAT_TEXT}' column is replaced by the flattened messages")
@@ -938,14 +943,23 @@ def _messages(value: Any) -> list[tuple[str, str]]:
     for message in value:
         if isinstance(message, dict):
             role, content = message.get("role"), message.get("content")
-            text = content if isinstance(content, str) else _content_text(content)
+            text = content_text(content)
             out.append((role if isinstance(role, str) else "", text))
         elif isinstance(message, str):
             out.append(("", message))
     return out
 
 
-def _content_text(content: Any) -> str:
+def flatten_messages(value: Any) -> str:
+    """One conversation as a row of text: its messages as "role: content" lines (a non-list: "")."""
+    return _joined(_messages(value))
+
+
+def _joined(messages: list[tuple[str, str]]) -> str:
+    return "\n".join(f"{role}: {text}" if role else text for role, text in messages)
+
+
+def content_text(content: Any) -> str:
     """A message's text: a string as it is, the text parts of a list of parts joined by newlines, else empty."""
     if isinstance(content, str):
         return content

@@ -7,7 +7,7 @@ import streamlit as st
 
 from lib.jobs import submit
 from lib.quality.jobs import ProfileJob, profile_params
-from lib.quality.rules import DEFAULT_RULE_SET, parse_rule_set
+from lib.quality.rules import DEFAULT_RULE_SET
 from lib.store import open_store
 from lib.store.quality_runs import QualityRun, delete_rule_set, get_rule_set, list_rule_sets, save_rule_set
 
@@ -44,8 +44,7 @@ def rule_sets_editor(run: QualityRun) -> None:
     )  # fmt: skip
     save, recheck, delete = st.columns(3)
     if save.button("Save rule set", icon=":material/save:", key="dq_rules_save", disabled=not name.strip()):
-        parse_rule_set(text, name.strip())  # one sentence naming the rule at fault, before anything is stored
-        save_rule_set(store, name.strip(), text)
+        save_rule_set(store, name.strip(), text)  # checks the YAML first: a sentence naming the rule, nothing stored
         st.session_state["dq_rules_saved"] = name.strip()
         st.rerun()
     if recheck.button(

@@ -13,13 +13,12 @@ import pandas as pd
 import streamlit as st
 
 from lib import config
-from lib.errors import InputError
 from lib.jobs import submit
 from lib.jobs.inputs import stage_bytes
 from lib.models.spec import MODEL_HELP
 from lib.quality.jobs import ProfileJob, profile_params
 from lib.quality.pipeline import FAMILY_SETTINGS, RunSettings, run_settings
-from lib.quality.readers import CHAT_MODES, Dataset, read_dataset
+from lib.quality.readers import CHAT_MODES, Dataset, read_dataset, read_dataset_bytes
 from lib.samples import write_samples
 from lib.settings import Settings
 from lib.store import open_store
@@ -51,7 +50,7 @@ def dataset_picker(settings: Settings) -> None:
     with st.container(border=True):
         st.markdown("##### Dataset")
         source = st.radio("Source", SOURCES, horizontal=True, key="dq_source", label_visibility="collapsed")
-        chosen = _choose(source, settings)
+        chosen = _choose(source)
         if chosen is not None:
             _configure_and_submit(chosen, settings)
     live_jobs("quality-profile", key="dq", idle_note="")
@@ -60,7 +59,7 @@ def dataset_picker(settings: Settings) -> None:
         job_outcome(finished, lambda _job: None)
 
 
-def _choose(source: str, settings: Settings) -> Chosen | None:
+def _choose(source: str) -> Chosen | None:
     if source == SOURCES[0]:
         upload = st.file_uploader(
             "Dataset file", type=UPLOAD_TYPES, key="dq_upload",
@@ -79,27 +78,19 @@ def _choose(source: str, settings: Settings) -> Chosen | None:
                 write_samples(config.samples_dir())
                 st.rerun()
             return None
-        return _read_path(path, settings)
+        return _read_path(path)
     value = st.text_input(
         "Path on the server", key="dq_path", placeholder="/data/train.jsonl",
         help="A file the dashboard's server can read (the same as `python -m lib quality profile PATH`).",
     )  # fmt: skip
     if not value.strip():
         return None
-    return _read_path(Path(value.strip()).expanduser(), settings)
+    return _read_path(Path(value.strip()).expanduser())
 
 
-def _read_path(path: Path, settings: Settings) -> Chosen:
-    if not path.is_file():
-        raise InputError(f"{path} is not a file on the server; check the path.")
-    stat = path.stat()
-    limit = float(settings["quality.max_file_mb"])
-    if stat.st_size > limit * 2**20:
-        raise InputError(
-            f"{path.name} is {stat.st_size / 2**20:,.0f} MB, over the {limit:,.0f} MB limit (`quality.max_file_mb`); "
-            "split it or raise the limit in Settings."
-        )
-    return Chosen(path.read_bytes(), path.name, f"path:{path}:{stat.st_mtime_ns}:{stat.st_size}")
+def _read_path(path: Path) -> Chosen:
+    data = read_dataset_bytes(path)  # a sentence for a missing, unreadable or too large file
+    return Chosen(data, path.name, f"path:{path}:{path.stat().st_mtime_ns}:{len(data)}")
 
 
 def decoded(chosen: Chosen, text_column: str | None, chat: str) -> Dataset:

@@ -176,3 +176,12 @@ def test_a_per_message_run_and_a_csv_run_show_every_tab_without_an_error(tmp_pat
             at.number_input(key=f"dq_row_{list_quality_runs(open_store())[0].id}").set_value(1).run()
             assert sum("system: " not in t.value and "You are a helpful support" in t.value for t in at.text) == 1
             assert not at.error
+
+
+def test_a_server_path_that_is_missing_or_a_folder_is_one_sentence(tmp_path: Path) -> None:
+    at = page_app(QUALITY_PAGE).run()
+    at.radio(key="dq_source").set_value("A file on the server").run()
+    for value, words in ((str(tmp_path / "nope.jsonl"), "There is no file"), (str(tmp_path), "is a folder")):
+        at.text_input(key="dq_path").set_value(value).run()
+        assert not at.exception, [e.value for e in at.exception]
+        assert any(words in e.value for e in at.error), [e.value for e in at.error]
