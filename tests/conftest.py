@@ -61,3 +61,27 @@ def embedded_model(model_cache: Path):
     from lib.models import load_model
 
     return load_model("smollm2-135m", dtype="float32")
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory: pytest.TempPathFactory, model_cache: Path) -> str:
+    """A 2-layer Llama with seeded random weights and the embedded model's tokenizer (and chat template),
+    saved as a local model folder: fast for tests of batching, generation and bookkeeping, where the
+    numbers need not be a real model's. Its spec is the folder path."""
+    import torch
+    from transformers import AutoModelForCausalLM, LlamaConfig
+
+    from lib.models.loader import load_tokenizer
+
+    tokenizer = load_tokenizer("smollm2-135m")
+    folder = tmp_path_factory.mktemp("tiny-llama")
+    torch.manual_seed(0)
+    config = LlamaConfig(
+        vocab_size=len(tokenizer), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
+        num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=2048, tie_word_embeddings=True,
+        bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+    )  # fmt: skip
+    AutoModelForCausalLM.from_config(config).save_pretrained(folder)
+    tokenizer.save_pretrained(folder)
+    return str(folder)
