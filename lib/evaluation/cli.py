@@ -1,4 +1,4 @@
-"""`python -m lib eval perplexity|runs|run`."""
+"""`python -m lib eval perplexity|runs|show`, and the `score` and `run` commands from their own modules."""
 
 from __future__ import annotations
 
@@ -37,9 +37,14 @@ def register(groups: argparse._SubParsersAction, common: argparse.ArgumentParser
     ppl.set_defaults(run=_perplexity)
     runs = commands.add_parser("runs", parents=[common], help="list stored evaluation runs")
     runs.set_defaults(run=_runs)
-    run = commands.add_parser("run", parents=[common], help="one stored run, with its windows")
-    run.add_argument("id", type=int, help="the run's number, as `eval runs` lists it")
-    run.set_defaults(run=_run)
+    show = commands.add_parser("show", parents=[common], help="one stored run, with its detail")
+    show.add_argument("id", type=int, help="the run's number, as `eval runs` lists it")
+    show.set_defaults(run=_run)
+    # Each capability owns its commands: `eval score` (reference metrics) and `eval run` (eval runs).
+    from lib.evaluation import run_cli, score_cli
+
+    score_cli.register(commands, common)
+    run_cli.register(commands, common)
 
 
 def _perplexity(args: argparse.Namespace) -> None:

@@ -191,11 +191,11 @@ def test_the_cli_reads_standard_input_and_shows_a_stored_run(embedded_model) -> 
     out = json.loads(scored.stdout)
     assert len(out["windows"]) > 1
     run_id = json.loads(run_cli("eval", "runs", "--json").stdout)[0]["id"]
-    shown = json.loads(run_cli("eval", "run", str(run_id), "--json").stdout)
+    shown = json.loads(run_cli("eval", "show", str(run_id), "--json").stdout)
     assert shown["source"] == "standard input"
     assert shown["perplexity"] == pytest.approx(out["perplexity"])
     assert [w["end"] for w in shown["windows"]] == [w["end"] for w in out["windows"]]
-    missing = run_cli("eval", "run", str(run_id + 1))
+    missing = run_cli("eval", "show", str(run_id + 1))
     assert missing.returncode == 1 and "no stored run" in missing.stderr
 
 
@@ -263,7 +263,7 @@ def test_a_terminal_run_is_a_job_whose_result_is_the_stored_run(embedded_model, 
     assert scored.returncode == 0, scored.stderr
     jobs = json.loads(run_cli("jobs", "list", "--json").stdout)
     assert [(j["kind"], j["state"], j["runner"]) for j in jobs] == [("perplexity", "succeeded", "cli")]
-    run = json.loads(run_cli("eval", "run", str(jobs[0]["result"]["eval_run"]), "--json").stdout)
+    run = json.loads(run_cli("eval", "show", str(jobs[0]["result"]["eval_run"]), "--json").stdout)
     assert run["perplexity"] == pytest.approx(json.loads(scored.stdout)["perplexity"])
     assert jobs[0]["progress_done"] == jobs[0]["progress_total"] == len(run["windows"])
 
