@@ -127,6 +127,9 @@ SCHEMA: tuple[Setting, ...] = (
             "A rise in perplexity on the same text and model that warns.", minimum=0.1),
     Setting("evaluation.perplexity_critical_percent", float, 25.0,
             "A rise in perplexity on the same text and model that is critical.", minimum=0.1),
+    Setting("models.max_loaded", int, 2,
+            "Models kept loaded at once (side-by-side scoring); fewer when memory runs short.", minimum=1,
+            maximum=16),
     Setting("models.allowed", list, ["*"],
             "Models users may load: names, hub ids or folders; * and ? are wildcards. [\"*\"] allows any."),
 )  # fmt: skip
