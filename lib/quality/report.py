@@ -7,14 +7,13 @@ HTML-escaped, since dataset rows may hold markup or scripts; the charts' JSON is
 
 from __future__ import annotations
 
-import html
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-import plotly.graph_objects as go
-from plotly.offline import get_plotlyjs
-
+from lib.htmlreport import chart_html as _chart
+from lib.htmlreport import escape as _e
+from lib.htmlreport import html_page
 from lib.quality.figures import (
     check_description,
     check_label,
@@ -35,27 +34,6 @@ from lib.quality.figures import (
 ROWS_LISTED = 50  # row numbers shown per finding
 SKIPPED_LISTED = 200
 NGRAMS_LISTED = 20
-
-CSS = """
-body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #111827; margin: 2rem auto;
-       max-width: 1100px; padding: 0 1rem; line-height: 1.4; }
-h1 { font-size: 1.5rem; margin-bottom: 0.2rem; } h2 { font-size: 1.2rem; margin-top: 2rem;
-     border-bottom: 1px solid #d1d5db; } h3 { font-size: 1rem; margin-bottom: 0.3rem; }
-.meta, .note { color: #4b5563; font-size: 0.9rem; }
-.scorecard { display: grid; grid-template-columns: repeat(auto-fill, minmax(150px, 1fr)); gap: 0.5rem; }
-.tile { border: 1px solid #d1d5db; border-radius: 6px; padding: 0.5rem 0.7rem; }
-.tile .value { font-size: 1.4rem; font-weight: 600; } .tile .label { font-size: 0.85rem; color: #4b5563; }
-table { border-collapse: collapse; width: 100%; font-size: 0.9rem; margin: 0.5rem 0; }
-th, td { border: 1px solid #d1d5db; padding: 0.25rem 0.5rem; text-align: left; vertical-align: top; }
-th { background: #f3f4f6; }
-.passed { color: #15803d; font-weight: 600; } .failed { color: #b91c1c; font-weight: 600; }
-.unchecked { color: #6b7280; }
-.example { font-family: ui-monospace, monospace; font-size: 0.8rem; white-space: pre-wrap; word-break: break-word; }
-.rows { font-size: 0.85rem; word-break: break-word; }
-.chart { break-inside: avoid; page-break-inside: avoid; margin: 0.5rem 0; }
-.finding { break-inside: avoid; page-break-inside: avoid; }
-@media print { body { margin: 0; max-width: none; } h2 { break-after: avoid; } }
-"""
 
 
 def render_report(data: Mapping[str, Any], drift: Mapping[str, Any] | None = None) -> str:
@@ -91,13 +69,7 @@ def render_report(data: Mapping[str, Any], drift: Mapping[str, Any] | None = Non
     if drift:
         sections.append(_drift_section(drift))
     body = "\n".join(section for section in sections if section)
-    return (
-        '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
-        f"<title>Data quality report: {_e(name)} · {generated}</title>\n<style>{CSS}</style>\n"
-        # plotly.js once, inline, so the file opens without a network; the charts below only refer to it.
-        f'<script type="text/javascript">{get_plotlyjs()}</script>\n'
-        f"</head>\n<body>\n{body}\n</body>\n</html>\n"
-    )
+    return html_page(f"Data quality report: {name} · {generated}", body)
 
 
 # ---------------------------------------------------------------------------------------------------------------
@@ -312,11 +284,6 @@ def _ngram_table(kind: str, a: str, b: str, entry: Mapping[str, Any]) -> str:
 # Helpers
 
 
-def _chart(figure: go.Figure) -> str:
-    """A figure's div and script, without plotly.js (the head has it once)."""
-    return '<div class="chart">' + figure.to_html(full_html=False, include_plotlyjs=False) + "</div>"
-
-
 def _has_histogram(data: Mapping[str, Any], unit: str) -> bool:
     # Characters and words are drawn even when empty (the figure says why); tokens only when counted.
     return unit != "tokens" or bool((data.get("histograms") or {}).get("tokens"))
@@ -339,8 +306,3 @@ def _p_value(value: Any) -> str:
     if value is None:
         return "-"
     return "&lt; 0.0001" if float(value) < 1e-4 else f"{float(value):.3g}"
-
-
-def _e(value: Any) -> str:
-    """HTML-escaped text (quotes too, so it is safe in attributes as well)."""
-    return html.escape(str(value), quote=True)
