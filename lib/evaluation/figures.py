@@ -121,6 +121,7 @@ def metric_scores_figure(
             error_x=dict(type="data", symmetric=False, array=highs, arrayminus=lows, color="#444"),
             text=[f"{s:.1f}" for s in scores],
             textposition="inside",
+            insidetextanchor="start",
             hovertemplate="%{y}: %{x:.2f}<extra></extra>",
         )
     )
