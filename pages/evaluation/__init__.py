@@ -10,6 +10,7 @@ from __future__ import annotations
 import streamlit as st
 
 from pages.evaluation.perplexity import perplexity_history, perplexity_tab
+from pages.evaluation.scoring import scoring_tab
 from pages.widgets.feedback import not_built_yet
 
 
@@ -22,7 +23,7 @@ def render() -> None:
     with tabs[0]:
         perplexity_tab()
     with tabs[1]:
-        not_built_yet("Scoring predictions", ["BLEU, chrF, ROUGE-L, SQuAD F1 and exact match, with 95% intervals."])
+        scoring_tab()
     with tabs[2]:
         not_built_yet("Eval runs", ["The model answers an eval set; every answer scored and stored."])
     with tabs[3]:
