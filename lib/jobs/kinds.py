@@ -59,3 +59,4 @@ register(JobKind("perplexity", "lib.evaluation.jobs:perplexity_job", "Perplexity
 register(
     JobKind("quality-profile", "lib.quality.jobs:profile_job", "Data profile", executor=PROCESS, page="data-quality")
 )
+register(JobKind("eval-run", "lib.evaluation.jobs_eval:eval_run_job", "Eval run", uses_model=True, page="evaluation"))

@@ -222,6 +222,44 @@ MIGRATIONS: tuple[Migration, ...] = (
         );
         """,
     ),
+    Migration(
+        7,
+        "Eval-run samples and human ratings",
+        """
+        -- One row per answered item of an eval run (an eval_runs row of kind 'eval'): what was asked,
+        -- what counts as right, what the model said and how each metric scored it.
+        CREATE TABLE eval_samples (
+            run_id INTEGER NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+            idx INTEGER NOT NULL,              -- the item's position in the eval set, from 0
+            item_id TEXT NOT NULL,
+            prompt TEXT NOT NULL,
+            context TEXT,
+            refs TEXT NOT NULL,                -- JSON list of reference answers (`references` is an SQL keyword)
+            output TEXT NOT NULL,
+            scores TEXT NOT NULL,              -- JSON: {metric: 0-100}
+            prompt_tokens INTEGER NOT NULL,
+            output_tokens INTEGER NOT NULL,
+            seconds REAL NOT NULL,
+            PRIMARY KEY (run_id, idx)
+        );
+        -- A person's judgement of one answer: a 1-5 score, a thumb, or both; one per rater and sample,
+        -- so rating again replaces the earlier rating.
+        CREATE TABLE eval_ratings (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER NOT NULL,
+            idx INTEGER NOT NULL,
+            rater TEXT NOT NULL,
+            score INTEGER CHECK (score IS NULL OR score BETWEEN 1 AND 5),
+            thumb INTEGER CHECK (thumb IS NULL OR thumb IN (-1, 1)),
+            comment TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,          -- when this rater last rated this sample
+            CHECK (score IS NOT NULL OR thumb IS NOT NULL),
+            UNIQUE (run_id, idx, rater),
+            FOREIGN KEY (run_id, idx) REFERENCES eval_samples (run_id, idx) ON DELETE CASCADE
+        );
+        CREATE INDEX eval_ratings_by_rater ON eval_ratings (rater, run_id);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
