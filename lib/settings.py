@@ -127,6 +127,9 @@ SCHEMA: tuple[Setting, ...] = (
             "A rise in perplexity on the same text and model that warns.", minimum=0.1),
     Setting("evaluation.perplexity_critical_percent", float, 25.0,
             "A rise in perplexity on the same text and model that is critical.", minimum=0.1),
+    Setting("evaluation.regression_critical_points", float, 5.0,
+            "A significant drop of the latest eval run's headline metric (0-100) against the previous run on the "
+            "same eval set that is critical; any smaller significant drop warns.", minimum=0.1, maximum=100),
     Setting("models.max_loaded", int, 2,
             "Models kept loaded at once (side-by-side scoring); fewer when memory runs short.", minimum=1,
             maximum=16),

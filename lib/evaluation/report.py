@@ -7,7 +7,6 @@ inline); the PDF is drawn with fpdf2, offline, with the same scorecard and a bar
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -84,29 +83,20 @@ def scorecard(
     return rows
 
 
-def parse_thresholds(items: Sequence[str], known: Sequence[str]) -> dict[str, float]:
-    """`["f1=60", "bleu=20"]` -> {"f1": 60.0, "bleu": 20.0}; a malformed item or unknown metric is one sentence."""
-    thresholds = {}
-    for item in items:
-        name, _, value = item.partition("=")
-        name = name.strip()
-        if name not in known:
-            raise InputError(f"'{item}' names no metric of this run; use METRIC=VALUE with one of {', '.join(known)}.")
-        try:
-            thresholds[name] = float(value)
-        except ValueError:
-            raise InputError(f"'{item}' has no number after '='; write it like f1=60 (scores are 0-100).") from None
-        if not math.isfinite(thresholds[name]):
-            raise InputError(f"'{item}' is not a finite threshold; write it like f1=60.")
-    return thresholds
-
-
 def verdict(rows: Sequence[ScorecardRow]) -> str:
     """`pass`, `fail`, or `none` when no metric has a threshold."""
     checked = [row.passed for row in rows if row.passed is not None]
     if not checked:
         return "none"
     return "pass" if all(checked) else "fail"
+
+
+def baseline_id(comparison: Mapping[str, Any] | None) -> int | None:
+    """The baseline run's id in a comparison dict (None without one)."""
+    if not comparison:
+        return None
+    baseline = comparison.get("baseline")
+    return baseline.get("run_id") if isinstance(baseline, Mapping) else comparison.get("baseline_id")
 
 
 def deltas_by_metric(comparison: Mapping[str, Any] | None) -> dict[str, Mapping[str, Any]]:
@@ -210,8 +200,8 @@ def _verdict_html(rows: Sequence[ScorecardRow]) -> str:
 
 
 def _scorecard_html(rows: Sequence[ScorecardRow], comparison: Mapping[str, Any] | None) -> str:
-    baseline_id = (comparison or {}).get("baseline_id")
-    against = f" against run #{escape(baseline_id)}" if baseline_id is not None else ""
+    baseline = baseline_id(comparison)
+    against = f" against run #{escape(baseline)}" if baseline is not None else ""
     head = "<tr><th>metric</th><th>score</th><th>95% interval</th>"
     if comparison:
         head += f"<th>baseline</th><th>change{against}</th><th>change 95% interval</th>"

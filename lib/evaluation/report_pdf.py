@@ -77,7 +77,10 @@ def _scorecard(
     pdf: Any, font: str, text: Any, rows: Sequence[ScorecardRow], comparison: Mapping[str, Any] | None
 ) -> None:
     pdf.set_font(font, size=12)
-    against = f" against run #{comparison['baseline_id']}" if comparison and comparison.get("baseline_id") else ""
+    from lib.evaluation.report import baseline_id
+
+    baseline = baseline_id(comparison)
+    against = f" against run #{baseline}" if baseline is not None else ""
     pdf.cell(0, 7, text(f"Scorecard{against}"), new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(font, size=9)
     bar_x, bar_width = 118, 80

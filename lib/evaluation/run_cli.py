@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import argparse
 import getpass
-import importlib
 import math
 import sys
-from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from lib import config
 from lib.errors import InputError
@@ -78,7 +76,6 @@ def _run(args: argparse.Namespace) -> int:
     # Everything that can be refused is refused before the model loads.
     metrics = parse_metric_names(args.metrics)
     thresholds = parse_thresholds(args.fail_below, metrics)
-    write_report = _report_writer() if args.report else None
     for option, value in (("--max-new-tokens", args.max_new_tokens), ("--batch-size", args.batch_size)):
         if value < 1:
             raise InputError(f"{option} must be at least 1 (got {value}); give a positive number.")
@@ -94,8 +91,8 @@ def _run(args: argparse.Namespace) -> int:
         )
     result = _run_as_job(args, data, eval_set.sha256, path, metrics, len(eval_set.items))
     comparison = compare_runs(store, args.baseline, result.run_id, args.resamples) if baseline else None
-    if write_report is not None:
-        _write_report(write_report, args.report, store, result, comparison, thresholds)
+    if args.report:
+        _write_report(args.report, store, result, comparison, thresholds)
     payload = result.to_dict()
     if comparison is not None:
         payload["comparison"] = _comparison_summary(comparison)
@@ -170,19 +167,7 @@ def below_thresholds(result: EvalRunResult, thresholds: dict[str, float]) -> lis
     return lines
 
 
-def _report_writer() -> Callable[..., Any]:
-    """The HTML report writer, or an InputError while reports are not built yet."""
-    try:
-        module = importlib.import_module("lib.evaluation.report")
-    except ImportError:
-        module = None
-    if not hasattr(module, "write_report"):
-        raise InputError("HTML reports of eval runs are not built yet; run again without --report.")
-    return module.write_report
-
-
 def _write_report(
-    write_report: Callable[..., Any],
     path: str,
     store: Store,
     result: EvalRunResult,
@@ -192,6 +177,7 @@ def _write_report(
     """The run's one-page report (HTML, or PDF for a .pdf name), from the same dicts the page shows."""
     from lib.evaluation.compare import trend
     from lib.evaluation.human import human_summary
+    from lib.evaluation.report import write_report
 
     written = write_report(
         path,

@@ -122,15 +122,3 @@ def test_a_run_against_a_baseline_with_a_report(tiny_model_dir: str, tmp_path: P
     unrelated = stored_run(WEAK)  # made on another eval set
     assert main([*common, "--baseline", str(unrelated)]) == 1
     assert "not on this qa3.jsonl" in capsys.readouterr().err
-
-
-def test_report_is_refused_in_one_line_while_reports_are_not_built(tmp_path: Path, monkeypatch, capsys) -> None:
-    import sys
-    import types
-
-    monkeypatch.setitem(sys.modules, "lib.evaluation.report", types.ModuleType("lib.evaluation.report"))
-    dataset = tmp_path / "qa.jsonl"
-    dataset.write_text(json.dumps(ROWS[0]) + "\n", encoding="utf-8")
-    assert main(["eval", "run", "--dataset", str(dataset), "--report", str(tmp_path / "r.html")]) == 1
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "reports of eval runs are not built yet" in err
