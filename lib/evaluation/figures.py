@@ -246,8 +246,8 @@ def trend_figure(runs: list[Mapping[str, Any]], metrics: list[str] | None = None
         xaxis=dict(title="run", type="category", categoryorder="array", categoryarray=x),
         yaxis=dict(title="score (0-100)", range=[0, 100]),
         margin=dict(l=10, r=10, t=50, b=10),
-        height=340,
-        legend=dict(orientation="h", y=-0.2),
+        height=360,
+        legend=dict(orientation="h", y=-0.3),
     )
     return figure
 

@@ -67,6 +67,8 @@ def scorecard(
     deltas, thresholds = deltas or {}, thresholds or {}
     rows = []
     for name, score in metrics.items():
+        if score.get("score") is None:  # a metric that could not be computed has no row to draw
+            continue
         delta = deltas.get(name)
         rows.append(
             ScorecardRow(

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import streamlit as st
 
+from pages.evaluation.compare import compare_tab
+from pages.evaluation.eval_runs import eval_runs_tab
+from pages.evaluation.human import human_tab
 from pages.evaluation.perplexity import perplexity_history, perplexity_tab
+from pages.evaluation.reports import reports_tab
 from pages.evaluation.scoring import scoring_tab
-from pages.widgets.feedback import not_built_yet
 
 
 def render() -> None:
@@ -25,12 +28,12 @@ def render() -> None:
     with tabs[1]:
         scoring_tab()
     with tabs[2]:
-        not_built_yet("Eval runs", ["The model answers an eval set; every answer scored and stored."])
+        eval_runs_tab()
     with tabs[3]:
-        not_built_yet("Comparison", ["Baseline against candidate: deltas with significance, per-sample changes."])
+        compare_tab()
     with tabs[4]:
-        not_built_yet("Human rating", ["Rate answers 1-5 or thumbs up/down; agreement between raters."])
+        human_tab()
     with tabs[5]:
-        not_built_yet("Reports", ["A one-page run summary for managers, as HTML or PDF."])
+        reports_tab()
     with tabs[6]:
         perplexity_history()
