@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import os
 import subprocess
 import sys
@@ -20,6 +22,24 @@ def run_cli(*args: str, env: dict | None = None, timeout: float = 300):
         timeout=timeout,
         env={**os.environ, **(env or {})},
     )
+
+
+def cli_in_process(*args: str) -> subprocess.CompletedProcess:
+    """`python -m lib ...` run by this test process: the same exit code, stdout and stderr as `run_cli`,
+    without starting an interpreter and importing torch for every call (models stay loaded between calls).
+
+    For what a subprocess adds nothing to; keep `run_cli` where the process boundary is the point
+    (standard input, a second process running at the same time).
+    """
+    from lib.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        try:
+            code = main(list(args))
+        except SystemExit as exit_:  # argparse refusing the arguments
+            code = exit_.code if isinstance(exit_.code, int) else 1
+    return subprocess.CompletedProcess([sys.executable, "-m", "lib", *args], code, out.getvalue(), err.getvalue())
 
 
 def assert_one_sentence_error(stderr: str) -> None:

@@ -75,7 +75,7 @@ def test_perplexity_in_the_browser_survives_a_restart(embedded_model, page, pitw
         page.goto(url + "/evaluation")
         wait_for_page(page, "Evaluation")
         page.get_by_label("Text to score").fill("The quick brown fox jumps over the lazy dog. " * 30)
-        page.get_by_role("button", name="Score").click()
+        page.get_by_role("button", name="Score", exact=True).click()
         page.wait_for_selector("[data-testid='stMetric']", timeout=180_000)
         value = page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text()
         assert float(value) > 1
@@ -85,7 +85,7 @@ def test_perplexity_in_the_browser_survives_a_restart(embedded_model, page, pitw
         page.goto(url + "/evaluation")
         wait_for_page(page, "Evaluation")
         page.get_by_role("tab", name="Run history").click()
-        page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
+        page.locator("[data-testid='stDataFrame']:visible").first.wait_for(timeout=30_000)
         assert page.locator("[data-testid='stException']").count() == 0
         screenshot(page, "perplexity-history")
         assert page.get_by_text(f"{float(value):.3f}").count() >= 1
@@ -104,10 +104,10 @@ def test_a_newcomer_loads_the_demo_data_and_scores_the_demo_article(embedded_mod
     wait_for_page(page, "Evaluation")
     page.get_by_text("Demo help-centre article").click()
     page.wait_for_selector("text=help_centre.txt", timeout=30_000)
-    page.get_by_role("button", name="Score").click()
+    page.get_by_role("button", name="Score", exact=True).click()
     page.wait_for_selector("[data-testid='stPlotlyChart']", timeout=180_000)
     assert "windows of 1024 tokens" in page.locator("[data-testid='stCaptionContainer']").all_inner_texts()[-1]
     screenshot(page, "demo-article-scored")
     page.get_by_role("tab", name="Run history").click()
-    page.wait_for_selector("[data-testid='stDataFrame']", timeout=30_000)
+    page.locator("[data-testid='stDataFrame']:visible").first.wait_for(timeout=30_000)
     assert page.locator("[data-testid='stAlertContentError']").count() == 0

@@ -25,7 +25,7 @@ def start_scoring(page, url: str) -> None:
     page.goto(url + "/evaluation")
     wait_for_page(page, "Evaluation")
     page.get_by_label("Text to score").fill(LONG_TEXT)
-    page.get_by_role("button", name="Score").click()
+    page.get_by_role("button", name="Score", exact=True).click()
     wait_for_window(page)
 
 
@@ -39,7 +39,9 @@ def perplexity_tile(page) -> str:
     return page.locator("[data-testid='stMetric']").first.locator("[data-testid='stMetricValue']").inner_text()
 
 
-def test_a_run_goes_on_across_page_changes_and_shows_in_a_second_tab(embedded_model, server, browser, page) -> None:
+def test_a_run_goes_on_across_page_changes_and_a_second_tab_sees_and_stops_it(
+    embedded_model, server, browser, page
+) -> None:
     start_scoring(page, server)
     screenshot(page, "job-running")
     # Leave the page: the run goes on, and the Overview shows it with its progress.
@@ -48,27 +50,20 @@ def test_a_run_goes_on_across_page_changes_and_shows_in_a_second_tab(embedded_mo
     page.wait_for_selector("text=Perplexity of pasted text", timeout=30_000)
     wait_for_window(page)
     screenshot(page, "job-on-overview")
-    # A second tab (a new session) sees the same run.
+    # A second tab (a new session) sees the same run, live, and can stop it.
     other = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
     other.goto(server + "/evaluation")
     wait_for_page(other, "Evaluation")
     wait_for_window(other)
+    other.get_by_role("button", name="Stop").first.click()
+    other.wait_for_selector("text=was stopped", timeout=60_000)
+    assert other.locator("[data-testid='stMetric']").count() == 0
+    screenshot(other, "job-stopped")
+    other.context.close()
+    # The first tab, back on the page, shows the run as stopped too; nothing was stored.
     page.locator("[data-testid='stSidebarNav'] a", has_text="Evaluation").click()
     wait_for_page(page, "Evaluation")
-    value = perplexity_tile(page)
-    assert perplexity_tile(other) == value and float(value) > 1
-    screenshot(other, "job-result-second-tab")
-    other.context.close()
-    runs = json.loads(run_cli("eval", "runs", "--json").stdout)
-    assert len(runs) == 1 and f"{runs[0]['summary']['perplexity']:.3f}" == value
-
-
-def test_stop_ends_a_run_as_cancelled_with_nothing_stored(embedded_model, server, page) -> None:
-    start_scoring(page, server)
-    page.get_by_role("button", name="Stop").click()
-    page.wait_for_selector("text=was stopped", timeout=60_000)
-    assert page.locator("[data-testid='stMetric']").count() == 0
-    screenshot(page, "job-stopped")
+    page.wait_for_selector("text=was stopped", timeout=30_000)
     jobs = json.loads(run_cli("jobs", "list", "--json").stdout)
     assert [job["state"] for job in jobs] == ["cancelled"]
     assert json.loads(run_cli("eval", "runs", "--json").stdout) == []

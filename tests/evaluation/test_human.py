@@ -41,13 +41,6 @@ def test_perfect_agreement_is_one_and_systematic_disagreement_negative() -> None
     assert math.isnan(cohen_kappa([3, 3], [3, 3]))  # one label throughout: undefined, as scikit-learn says
 
 
-def test_against_scikit_learn_when_installed() -> None:
-    metrics = pytest.importorskip("sklearn.metrics")
-    a, b = [1, 2, 3, 3, 5, 4, 2, 1, 5, 4], [1, 3, 3, 2, 5, 4, 2, 2, 4, 4]
-    assert cohen_kappa(a, b) == pytest.approx(metrics.cohen_kappa_score(a, b))
-    assert cohen_kappa(a, b, weights="quadratic") == pytest.approx(metrics.cohen_kappa_score(a, b, weights="quadratic"))
-
-
 def test_a_re_rating_replaces_the_earlier_one_in_the_summary() -> None:
     store, run_id = stored_run()
     rate(store, run_id, 0, "ana", score=1, comment="wrong")

@@ -12,7 +12,7 @@ from lib.errors import InputError, ModelError
 from lib.evaluation.perplexity import compute_perplexity, resolve_window, window_spans
 from lib.evaluation.perplexity_guide import guide_perplexity
 from lib.samples.evalset import help_centre_text
-from tests.helpers import assert_one_sentence_error, run_cli
+from tests.helpers import assert_one_sentence_error, cli_in_process, run_cli
 
 
 def guide(loaded, text: str, max_length: int, stride: int):
@@ -136,7 +136,7 @@ def test_window_settings_are_checked() -> None:
 def test_the_cli_prints_json_and_stores_the_run(tiny, tiny_model_dir: str, tmp_path: Path) -> None:
     text_file = tmp_path / "article.txt"
     text_file.write_text(TEXT)
-    result = run_cli(
+    result = cli_in_process(
         "eval", "perplexity", "--model", tiny_model_dir, "--file", str(text_file), "--max-length", "128",
         "--dtype", "float32", "--json",
     )  # fmt: skip
@@ -148,7 +148,7 @@ def test_the_cli_prints_json_and_stores_the_run(tiny, tiny_model_dir: str, tmp_p
     expected = compute_perplexity(tiny, TEXT, 128)
     assert out["perplexity"] == pytest.approx(expected.perplexity, rel=1e-4)
     assert out["bits_per_byte"] == pytest.approx(expected.bits_per_byte, rel=1e-4)
-    listed = json.loads(run_cli("eval", "runs", "--json").stdout)
+    listed = json.loads(cli_in_process("eval", "runs", "--json").stdout)
     assert [(r["kind"], r["source"]) for r in listed] == [("perplexity", "article.txt")]
 
 
@@ -166,11 +166,11 @@ def test_the_cli_explains_bad_files_in_one_sentence(
 ) -> None:
     bad = tmp_path / "bad.txt"
     bad.write_bytes(content)
-    result = run_cli("eval", "perplexity", "--model", tiny_model_dir, "--file", str(bad))
+    result = cli_in_process("eval", "perplexity", "--model", tiny_model_dir, "--file", str(bad))
     assert result.returncode == 1
     assert message in result.stderr
     assert_one_sentence_error(result.stderr)
-    assert json.loads(run_cli("eval", "runs", "--json").stdout) == []  # nothing half-stored
+    assert json.loads(cli_in_process("eval", "runs", "--json").stdout) == []  # nothing half-stored
 
 
 def test_a_tokenizer_that_does_not_fit_the_model_is_one_sentence(tiny, tmp_path: Path) -> None:
@@ -223,7 +223,7 @@ def test_the_cli_reads_standard_input_and_shows_a_stored_run(tiny_model_dir: str
 
 
 def test_the_cli_refuses_a_zero_window() -> None:
-    result = run_cli("eval", "perplexity", "--file", __file__, "--max-length", "0")
+    result = cli_in_process("eval", "perplexity", "--file", __file__, "--max-length", "0")
     assert result.returncode == 1
     assert "at least 2 tokens" in result.stderr
     assert_one_sentence_error(result.stderr)
@@ -284,13 +284,13 @@ def test_the_history_keys_texts_by_content_not_by_file_name() -> None:
 def test_a_terminal_run_is_a_job_whose_result_is_the_stored_run(tiny_model_dir: str, tmp_path: Path) -> None:
     text_file = tmp_path / "article.txt"
     text_file.write_text(TEXT)
-    scored = run_cli(
+    scored = cli_in_process(
         "eval", "perplexity", "--model", tiny_model_dir, "--file", str(text_file), "--max-length", "128", "--json"
     )
     assert scored.returncode == 0, scored.stderr
-    jobs = json.loads(run_cli("jobs", "list", "--json").stdout)
+    jobs = json.loads(cli_in_process("jobs", "list", "--json").stdout)
     assert [(j["kind"], j["state"], j["runner"]) for j in jobs] == [("perplexity", "succeeded", "cli")]
-    run = json.loads(run_cli("eval", "show", str(jobs[0]["result"]["eval_run"]), "--json").stdout)
+    run = json.loads(cli_in_process("eval", "show", str(jobs[0]["result"]["eval_run"]), "--json").stdout)
     assert run["perplexity"] == pytest.approx(json.loads(scored.stdout)["perplexity"])
     assert jobs[0]["progress_done"] == jobs[0]["progress_total"] == len(run["windows"])
 
@@ -474,7 +474,7 @@ def test_the_cli_scores_a_dataset_as_a_stored_job(tiny, tiny_model_dir: str, tmp
 
     dataset = tmp_path / "tickets.jsonl"
     dataset.write_text("\n".join(json.dumps({"id": i, "body": text}) for i, text in enumerate(DOCUMENTS)))
-    scored = run_cli(
+    scored = cli_in_process(
         "eval", "perplexity", "--model", tiny_model_dir, "--dataset", str(dataset), "--text-column", "body",
         "--max-length", "128", "--dtype", "float32", "--batch-size", "3", "--json",
     )  # fmt: skip
@@ -487,8 +487,8 @@ def test_the_cli_scores_a_dataset_as_a_stored_job(tiny, tiny_model_dir: str, tmp
     expected = score_documents(tiny, [d for d in DOCUMENTS if d.strip()], 128)
     assert out["perplexity"] == pytest.approx(expected.perplexity, rel=1e-5)
     assert (out["documents_scored"], out["documents_skipped"], out["batch_size"]) == (4, 1, 3)
-    run_id = json.loads(run_cli("eval", "runs", "--json").stdout)[0]["id"]
-    shown = json.loads(run_cli("eval", "show", str(run_id), "--json").stdout)
+    run_id = json.loads(cli_in_process("eval", "runs", "--json").stdout)[0]["id"]
+    shown = json.loads(cli_in_process("eval", "show", str(run_id), "--json").stdout)
     assert shown["source"] == "tickets.jsonl" and shown["mode"] == "documents"
     assert len(shown["documents"]) == 4 and shown["skipped"] == [1]
 
@@ -510,13 +510,13 @@ def test_the_cli_explains_bad_datasets_in_one_sentence(
     (tmp_path / "short.txt").write_text("Hi\n\nHello\n")
     argv = [arg.format(dir=tmp_path) for arg in args]
     model = [] if "--model" in argv else ["--model", tiny_model_dir]
-    result = run_cli("eval", "perplexity", *model, *argv, "--json", env={"HF_HUB_OFFLINE": "1"})
+    result = cli_in_process("eval", "perplexity", *model, *argv, "--json")  # HF_HUB_OFFLINE=1 is set for every test
     assert result.returncode in (1, 2), result.stderr  # 2: argparse's own usage error
     assert message in result.stderr
     assert "Traceback" not in result.stderr
     if result.returncode == 1:
         assert_one_sentence_error(result.stderr)
-    assert json.loads(run_cli("eval", "runs", "--json").stdout) == []
+    assert json.loads(cli_in_process("eval", "runs", "--json").stdout) == []
 
 
 def test_a_documents_run_stored_by_this_version_opens_as_both_kinds_of_result(tiny) -> None:
