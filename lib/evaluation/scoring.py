@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from lib.errors import InputError
 from lib.evaluation.metrics import METRICS, check_metric, load_metric
 from lib.textfile import read_text_file
@@ -144,15 +146,14 @@ def paired_bootstrap(
         )
     _check_pairs(baseline, references)
     _check_resamples(resamples)
-    base_score = float(_compute(name, baseline, references)[name])
-    cand_score = float(_compute(name, candidate, references)[name])
-    result = bootstrap.paired_bootstrap(
-        _bootstrap_kind(name),
-        _item_values(name, baseline, references),
-        _item_values(name, candidate, references),
-        resamples,
-        seed,
-    )
+    kind = _bootstrap_kind(name)
+    base_values, cand_values = _paired_item_values(name, baseline, candidate, references)
+    # The scores from the same per-item statistics the resamples use: on the identity resample they equal
+    # the evaluate module's (and sacrebleu's) corpus score bit for bit (tested), at half the cost.
+    identity = np.arange(len(baseline))[None, :]
+    base_score = float(bootstrap.scores_for_indices(kind, base_values, identity)[0])
+    cand_score = float(bootstrap.scores_for_indices(kind, cand_values, identity)[0])
+    result = bootstrap.paired_bootstrap(kind, base_values, cand_values, resamples, seed)
     return PairedDelta(
         name, base_score, cand_score, cand_score - base_score, result.ci95, result.p_value, result.significant
     )
@@ -230,6 +231,25 @@ def _item_values(name: str, predictions: list[str], references: list[list[str]])
     best = best_f1 if name == "f1" else best_exact_match
     pairs = zip(predictions, references, strict=True)
     return 100.0 * np.array([best(p, refs) for p, refs in pairs], dtype=np.float64)
+
+
+def _paired_item_values(
+    name: str, baseline: list[str], candidate: list[str], references: list[list[str]]
+) -> tuple[Any, Any]:
+    """Both systems' item values; for BLEU and chrF the references are tokenised once, as sacrebleu's own
+    paired test does (tokenising them is half the cost)."""
+    if name not in _CORPUS_METRICS:
+        return _item_values(name, baseline, references), _item_values(name, candidate, references)
+    import numpy as np
+    import sacrebleu
+
+    from lib.evaluation.metrics.bleu.bleu import reference_streams
+
+    streams = reference_streams(references)
+    metric = sacrebleu.BLEU(references=streams) if name == "bleu" else sacrebleu.CHRF(references=streams)
+    return tuple(
+        np.array(metric._extract_corpus_statistics(system, None), dtype=np.float64) for system in (baseline, candidate)
+    )
 
 
 def _sacrebleu_stats(metric: Any, predictions: list[str], references: list[list[str]]) -> list[list[int]]:

@@ -182,3 +182,39 @@ def test_the_reports_tab_builds_an_html_report_with_the_scorecard() -> None:
     assert built["pdf"].startswith(b"%PDF")
     labels = {button.proto.label for button in at.tabs[5].get("download_button")}
     assert labels == {"Download HTML", "Download PDF"}
+
+
+def test_documents_mode_scores_each_line_and_a_second_model_is_shown_side_by_side(
+    tiny_model_dir: str, tmp_path
+) -> None:
+    import shutil
+
+    from lib import config
+    from lib.jobs import wait_for
+    from lib.samples.writer import write_samples
+    from tests.pages.test_pages import job_ids
+
+    write_samples(config.samples_dir())
+    second = tmp_path / "tiny-copy"
+    shutil.copytree(tiny_model_dir, second)
+    at = page_app("pages.evaluation").run()
+    at.radio(key="ppl_mode").set_value("Documents (each scored on its own)").run()
+    at.radio(key="ppl_doc_source").set_value("Demo help-centre article").run()
+    at.text_input(key="ppl_model").set_value(tiny_model_dir)
+    at.text_input(key="ppl_model_2").set_value(str(second))
+    at.selectbox(key="ppl_dtype").set_value("float32")
+    before = job_ids()
+    at = at.button(key="ppl_run").click().run(timeout=60)
+    started = job_ids() - before
+    assert len(started) == 2  # one run per model, on the same staged input
+    for job_id in started:
+        wait_for(job_id, timeout=120)
+    at = at.run(timeout=60)
+    assert not at.exception, [e.value for e in at.exception]
+    assert not at.error, [e.value for e in at.error]
+    tiles = {m.label: m.value for m in at.tabs[0].metric}
+    assert float(tiles["Bits per byte"]) > 0 and float(tiles["Perplexity"]) > 1
+    lines = [line for line in (config.samples_dir() / "help_centre.txt").read_text().splitlines() if line.strip()]
+    assert any(f"{len(lines):,} documents" in c.value for c in at.tabs[0].caption)
+    side_by_side = frame_with(at, "bits per byte")
+    assert sorted(side_by_side["model"]) == sorted([tiny_model_dir, str(second)])
