@@ -155,6 +155,7 @@ def sample_scores_figure(per_sample: Mapping[str, list[float]]) -> go.Figure:
     figure.update_layout(
         title="Per-sample scores",
         xaxis=dict(title="score (0-100)", range=[-2, 102]),
+        yaxis=dict(autorange="reversed"),  # the same order as the scores chart beside it
         margin=dict(l=10, r=10, t=50, b=10),
         height=80 + 45 * max(1, len(per_sample)),
         showlegend=False,

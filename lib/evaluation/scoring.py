@@ -243,7 +243,7 @@ def _paired_item_values(
     import numpy as np
     import sacrebleu
 
-    from lib.evaluation.metrics.bleu.bleu import reference_streams
+    from lib.evaluation.metrics.inputs import reference_streams
 
     streams = reference_streams(references)
     metric = sacrebleu.BLEU(references=streams) if name == "bleu" else sacrebleu.CHRF(references=streams)
@@ -254,7 +254,7 @@ def _paired_item_values(
 
 def _sacrebleu_stats(metric: Any, predictions: list[str], references: list[list[str]]) -> list[list[int]]:
     """sacrebleu's per-sentence sufficient statistics, references padded to equal streams as the modules do."""
-    from lib.evaluation.metrics.bleu.bleu import reference_streams
+    from lib.evaluation.metrics.inputs import reference_streams
 
     return metric._extract_corpus_statistics(predictions, reference_streams(references))
 

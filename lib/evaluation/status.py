@@ -3,11 +3,13 @@
 For an eval run the baseline is the previous run on the same eval set; the headline metric's change
 is judged by a paired bootstrap on the stored per-sample scores (no model, no `evaluate` import), so
 the Overview stays quick. For a perplexity run it is the previous run on the same text and model.
-Whichever kind ran last speaks for the area.
+Eval runs speak for the area when there are any (they are what a release is judged on); a perplexity
+rise still raises the state, and says so in the detail.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime
 from functools import lru_cache
 
@@ -18,6 +20,7 @@ from lib.store.eval_runs import EvalRun, list_eval_runs
 from lib.store.eval_samples import list_samples, runs_on_dataset
 
 TITLE = "Evaluation"
+STATE_ORDER = (NO_DATA, OK, WARNING, CRITICAL)
 # Metrics that are means of per-sample scores: their paired bootstrap needs only the stored scores.
 HEADLINE_ORDER = ("f1", "exact_match", "rouge_l")
 
@@ -30,9 +33,14 @@ def status(store: Store, settings: Settings) -> AreaStatus:
         return AreaStatus(
             "evaluation", TITLE, NO_DATA, "no runs yet", "Start an eval run or score a text on the Evaluation page."
         )
-    if latest_eval is not None and (latest_ppl is None or latest_eval.id > latest_ppl.id):
-        return _eval_status(store, settings, latest_eval)
-    return _perplexity_status(store, settings, latest_ppl)
+    if latest_eval is None:
+        return _perplexity_status(store, settings, latest_ppl)
+    area = _eval_status(store, settings, latest_eval)
+    if latest_ppl is not None:
+        perplexity = _perplexity_status(store, settings, latest_ppl)
+        if STATE_ORDER.index(perplexity.state) > STATE_ORDER.index(area.state):
+            area = replace(area, state=perplexity.state, detail=f"{area.detail} Perplexity: {perplexity.detail}.")
+    return area
 
 
 def _eval_status(store: Store, settings: Settings, latest: EvalRun) -> AreaStatus:

@@ -59,3 +59,21 @@ def test_runs_on_another_eval_set_are_not_a_baseline() -> None:
     stored_run(STRONG, sha="cd" * 32)
     stored_run(WEAK)
     assert "no earlier run" in tile().detail
+
+
+def test_eval_runs_speak_for_the_area_and_a_perplexity_rise_still_raises_it() -> None:
+    from lib.evaluation.perplexity import PerplexityResult
+    from lib.evaluation.runs import save_perplexity_run
+
+    stored_run(STRONG)
+    stored_run(STRONG)
+
+    def perplexity_run(value: float) -> None:
+        result = PerplexityResult(value, 100, 1.0, 100.0, "float32", "cpu", "m", 128, 64)
+        save_perplexity_run(open_store(), result, "article.txt", "ef" * 32)
+
+    perplexity_run(10.0)
+    assert tile().headline.startswith("F1 ") and tile().state == OK  # the later perplexity run does not hide it
+    perplexity_run(20.0)  # +100%: past the critical percentage
+    area = tile()
+    assert area.headline.startswith("F1 ") and area.state == CRITICAL and "Perplexity:" in area.detail

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import datasets
 import evaluate
 import sacrebleu
+
+from lib.evaluation.metrics.inputs import reference_streams, text_pair_features
 
 _CITATION = """\
 @inproceedings{papineni-etal-2002-bleu,
@@ -42,12 +43,6 @@ Returns:
 """
 
 
-def reference_streams(references: list[list[str]]) -> list[list[str | None]]:
-    """Per-item reference lists as sacrebleu's equal-length streams, padded with None (a missing reference)."""
-    width = max(len(refs) for refs in references)
-    return [[refs[i] if i < len(refs) else None for refs in references] for i in range(width)]
-
-
 class Bleu(evaluate.Metric):
     """sacrebleu corpus BLEU, 0-100, with its signature."""
 
@@ -56,9 +51,7 @@ class Bleu(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
+            features=text_pair_features(),
             codebase_urls=["https://github.com/mjpost/sacrebleu"],
             reference_urls=["https://aclanthology.org/W18-6319"],
         )

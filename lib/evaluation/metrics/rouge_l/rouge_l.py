@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import datasets
 import evaluate
 from rouge_score import rouge_scorer
+
+from lib.evaluation.metrics.inputs import text_pair_features
 
 _CITATION = """\
 @inproceedings{lin-2004-rouge,
@@ -49,9 +50,7 @@ class RougeL(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
+            features=text_pair_features(),
             codebase_urls=["https://github.com/google-research/google-research/tree/master/rouge"],
             reference_urls=["https://aclanthology.org/W04-1013"],
         )

@@ -11,8 +11,9 @@ import re
 import string
 from collections import Counter
 
-import datasets
 import evaluate
+
+from lib.evaluation.metrics.inputs import text_pair_features
 
 _CITATION = """\
 @inproceedings{rajpurkar-etal-2016-squad,
@@ -85,9 +86,7 @@ class Squad(evaluate.Metric):
             description=_DESCRIPTION,
             citation=_CITATION,
             inputs_description=_KWARGS_DESCRIPTION,
-            features=datasets.Features(
-                {"predictions": datasets.Value("string"), "references": datasets.Sequence(datasets.Value("string"))}
-            ),
+            features=text_pair_features(),
             reference_urls=["https://rajpurkar.github.io/SQuAD-explorer/"],
         )
 
