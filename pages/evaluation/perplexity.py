@@ -273,7 +273,7 @@ def _show_documents(result: DocumentsResult, run_id: int, place: str, source: st
         ]
     )
     if not table.empty:
-        st.markdown("**Most surprising documents** (document *n* = the file's *n*-th document, blank lines not counted)")
+        st.markdown("**Most surprising documents** (document *n*: the file's *n*-th, blank lines not counted)")
         st.dataframe(table.sort_values("perplexity", ascending=False).head(200), hide_index=True, width="stretch")
     st.download_button(
         "Download result (JSON)",
