@@ -68,7 +68,7 @@ def perplexity_job(context: JobContext, **params: object) -> dict:
     if documents is not None:
         scored = score_documents(loaded, documents, job.max_length, job.stride, job.batch_size, progress=progress)
         context.check()  # a stop that arrived during the last batch still stops: nothing half-written
-        run = save_documents_run(context.store, scored, job.source, job.text_sha256)
+        run = save_documents_run(context.store, scored, job.source, job.text_sha256, documents)
     else:
         result = compute_perplexity(loaded, text, job.max_length, job.stride, progress, batch_size=job.batch_size)
         context.check()

@@ -19,12 +19,27 @@ def save_perplexity_run(store: Store, result: PerplexityResult, source: str, tex
     return insert_eval_run(store, PERPLEXITY, result.model, source, summary, detail, text_sha256)
 
 
-def save_documents_run(store: Store, result: DocumentsResult, source: str, file_sha256: str | None) -> EvalRun:
-    """Store a documents-mode result (a perplexity run with mode "documents"); per-document scores go in the detail."""
+PREVIEW_CHARACTERS = 120
+
+
+def save_documents_run(
+    store: Store, result: DocumentsResult, source: str, file_sha256: str | None, texts: list[str] | None = None
+) -> EvalRun:
+    """Store a documents-mode result (a perplexity run with mode "documents"); per-document scores go in the detail,
+    with the start of each scored document's text when `texts` are given (so the page can say which one it was)."""
     summary = result.to_dict() | {"mode": "documents"}
     summary.pop("skipped")  # the indices can be many: they live in the detail, the count in the summary
     detail = {"documents": [vars(d) for d in result.documents], "skipped": list(result.skipped)}
+    if texts is not None:
+        detail["previews"] = {
+            str(d.index): " ".join(texts[d.index].split())[:PREVIEW_CHARACTERS] for d in result.documents
+        }
     return insert_eval_run(store, PERPLEXITY, result.model, source, summary, detail, file_sha256)
+
+
+def document_previews(run: EvalRun) -> dict[int, str]:
+    """The start of each scored document's text, by index (empty for runs stored without them)."""
+    return {int(index): text for index, text in (run.detail.get("previews") or {}).items()}
 
 
 def is_documents_run(run: EvalRun) -> bool:

@@ -16,7 +16,13 @@ from lib.errors import InputError
 from lib.evaluation.figures import document_perplexity_figure, perplexity_history_figure, perplexity_windows_figure
 from lib.evaluation.jobs import perplexity_params
 from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, DocumentsResult, PerplexityResult, require_text
-from lib.evaluation.runs import documents_from_run, is_documents_run, perplexity_from_run, perplexity_runs
+from lib.evaluation.runs import (
+    document_previews,
+    documents_from_run,
+    is_documents_run,
+    perplexity_from_run,
+    perplexity_runs,
+)
 from lib.jobs import Job, submit
 from lib.jobs.inputs import stage_bytes, stage_text
 from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
@@ -135,7 +141,7 @@ def _show_job_result(job: Job) -> None:
 def _show_run(run, place: str) -> None:
     """A stored perplexity run, whichever mode made it."""
     if is_documents_run(run):
-        _show_documents(documents_from_run(run), run.id, place, run.source)
+        _show_documents(documents_from_run(run), run.id, place, run.source, document_previews(run))
     else:
         _show_result(perplexity_from_run(run), run.id, place, run.source)
 
@@ -256,7 +262,9 @@ def _figure_tiles(result: PerplexityResult | DocumentsResult) -> None:
         tiles[5].metric("MFU", f"{result.mfu:.0%}", help="2 x parameters x tokens processed / s / dense bf16 peak")
 
 
-def _show_documents(result: DocumentsResult, run_id: int, place: str, source: str) -> None:
+def _show_documents(
+    result: DocumentsResult, run_id: int, place: str, source: str, previews: dict[int, str] | None = None
+) -> None:
     """A documents run: corpus tiles, the spread of per-document perplexity, the most surprising documents."""
     _figure_tiles(result)
     skipped = f" · {len(result.skipped):,} too short to score" if result.skipped else ""
@@ -268,7 +276,13 @@ def _show_documents(result: DocumentsResult, run_id: int, place: str, source: st
     st.plotly_chart(document_perplexity_figure(documents, result.perplexity), key=f"ppl_docs_{place}_{run_id}")
     table = pd.DataFrame(
         [
-            {"document": d.index + 1, "perplexity": round(d.perplexity, 3), "tokens": d.tokens, "words": d.words}
+            {
+                "document": d.index + 1,
+                "perplexity": round(d.perplexity, 3),
+                "tokens": d.tokens,
+                "words": d.words,
+                **({"text": previews.get(d.index, "")} if previews else {}),
+            }
             for d in result.documents
         ]
     )

@@ -216,5 +216,7 @@ def test_documents_mode_scores_each_line_and_a_second_model_is_shown_side_by_sid
     assert float(tiles["Bits per byte"]) > 0 and float(tiles["Perplexity"]) > 1
     lines = [line for line in (config.samples_dir() / "help_centre.txt").read_text().splitlines() if line.strip()]
     assert any(f"{len(lines):,} documents" in c.value for c in at.tabs[0].caption)
+    surprising = frame_with(at, "text")  # each document's start, so a reader knows which one it was
+    assert set(surprising["text"]) <= {" ".join(line.split())[:120] for line in lines}
     side_by_side = frame_with(at, "bits per byte")
     assert sorted(side_by_side["model"]) == sorted([tiny_model_dir, str(second)])
