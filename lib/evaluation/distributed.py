@@ -22,7 +22,7 @@ import time
 import torch
 import torch.distributed as dist
 
-from lib.errors import PitwallError
+from lib.errors import PitwallError, first_line
 
 
 def shard_by_tokens(lengths: list[int], world_size: int) -> list[list[int]]:
@@ -99,6 +99,8 @@ def _score_shard(args: argparse.Namespace, device: str) -> dict:
         }
     except PitwallError as error:
         return {"error": str(error)}
+    except Exception as error:  # any failure must still reach the gather, or the other ranks wait forever
+        return {"error": f"rank {dist.get_rank()} failed: {type(error).__name__}: {first_line(error)}"}
 
 
 def _report(gathered: list[dict], as_json: bool) -> str:

@@ -130,8 +130,11 @@ def _agreement(by_rater: dict[str, dict[int, Rating]]) -> tuple[str | None, floa
             a = [getattr(by_rater[first][idx], field_name) for idx in shared]
             b = [getattr(by_rater[second][idx], field_name) for idx in shared]
             labels = SCORES if field_name == "score" else (-1, 1)
+            kappa = cohen_kappa(a, b, labels=labels)
+            if math.isnan(kappa):  # one label throughout for both: undefined, so this pair does not count
+                continue
             comparisons += len(shared)
-            plain.append(cohen_kappa(a, b, labels=labels))
+            plain.append(kappa)
             if field_name == "score":
                 weighted.append(cohen_kappa(a, b, labels=labels, weights="quadratic"))
         if comparisons:

@@ -366,7 +366,8 @@ def _memory_failures() -> Iterator[None]:
         raise _OutOfMemory(error, on_gpu=True) from error
     except RuntimeError as error:
         text = str(error).lower()
-        if "memory" not in text and "alloc" not in text:
+        # "CUDA error: an illegal memory access" is a broken context, not a full one: never retried.
+        if ("memory" not in text and "alloc" not in text) or "cuda error" in text or "illegal" in text:
             raise
         raise _OutOfMemory(error, on_gpu=False) from error
 
@@ -655,12 +656,13 @@ def score_document_ids(
         outcome = _score_pieces(loaded, sequences, pieces, max_length, batch_size, compile, progress)
     else:
         outcome = _Outcome([], batch_size or 1, 0, False, 0.0)
-    nll = [0.0] * len(sequences)
+    nll, scored = [0.0] * len(sequences), [0] * len(sequences)
     for piece, value in zip(pieces, outcome.nll, strict=True):
         nll[piece.sequence] += value
-    documents = [
-        DocumentScore(indices[i], len(sequences[k]) - 1, nll[k], *text_size(texts[i])) for k, i in enumerate(usable)
-    ]
+        # Counted from the windows, not as length - 1: with stride == window length the first token of
+        # every later window has no context and is not scored.
+        scored[piece.sequence] += piece.scored
+    documents = [DocumentScore(indices[i], scored[k], nll[k], *text_size(texts[i])) for k, i in enumerate(usable)]
     return documents_result(loaded, documents, skipped, max_length, stride, outcome)
 
 

@@ -45,13 +45,15 @@ def status(store: Store, settings: Settings) -> AreaStatus:
 
 def _eval_status(store: Store, settings: Settings, latest: EvalRun) -> AreaStatus:
     when = _timestamp(latest)
-    metrics = latest.summary.get("metrics") or {}
+    metrics = {name: m for name, m in (latest.summary.get("metrics") or {}).items() if m.get("score") is not None}
     earlier = [run for run in runs_on_dataset(store, "eval", latest.text_sha256 or "") if run.id < latest.id]
     baseline = earlier[-1] if earlier else None
     shared = [m for m in HEADLINE_ORDER if m in metrics and (baseline is None or m in baseline.summary["metrics"])]
     headline_metric = shared[0] if shared else next(iter(metrics), None)
     if headline_metric is None:
         return AreaStatus("evaluation", TITLE, OK, f"run #{latest.id}", "The latest eval run has no metric.", when)
+    if baseline is not None and headline_metric not in (baseline.summary.get("metrics") or {}):
+        baseline = None  # the earlier run did not compute this metric: nothing to compare it with
     score = metrics[headline_metric]["score"]
     label = _label(headline_metric)
     where = f"{latest.model} on {latest.source}"

@@ -109,3 +109,12 @@ def test_bad_ratings_get_one_sentence_and_store_nothing(kwargs: dict, message: s
         rate(store, **arguments)
     assert "\n" not in str(caught.value)
     assert human_summary(store, run_id).rated == 0
+
+
+def test_scores_that_never_vary_leave_agreement_to_the_thumbs() -> None:
+    store, run_id = stored_run()
+    for idx, (ana, bo) in enumerate([(1, 1), (1, -1), (-1, -1), (-1, 1)]):
+        rate(store, run_id, idx, "ana", score=4, thumb=ana)  # both always say 4: kappa on scores is undefined
+        rate(store, run_id, idx, "bo", score=4, thumb=bo)
+    summary = human_summary(store, run_id)
+    assert summary.kappa_on == "thumb" and summary.kappa == pytest.approx(0.0) and summary.kappa_pairs == 4

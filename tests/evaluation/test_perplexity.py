@@ -428,15 +428,17 @@ DOCUMENTS = [
 ]
 
 
-def test_documents_are_scored_each_on_its_own_and_padding_changes_nothing(tiny) -> None:
+# Overlapping windows, and back-to-back ones (where every later window's first token goes unscored).
+@pytest.mark.parametrize(("max_length", "stride"), [(128, 64), (64, 64)])
+def test_documents_are_scored_each_on_its_own_and_padding_changes_nothing(tiny, max_length, stride) -> None:
     from lib.evaluation.perplexity import score_documents
 
-    scored = score_documents(tiny, DOCUMENTS, 128, 64, batch_size=4, compile=False)
+    scored = score_documents(tiny, DOCUMENTS, max_length, stride, batch_size=4, compile=False)
     assert scored.skipped == [1, 4]
     assert [d.index for d in scored.documents] == [0, 2, 3, 5]
     assert len(tiny.tokenizer(DOCUMENTS[0]).input_ids) > 128
     for document in scored.documents:
-        alone = compute_perplexity(tiny, DOCUMENTS[document.index], 128, 64, batch_size=1, compile=False)
+        alone = compute_perplexity(tiny, DOCUMENTS[document.index], max_length, stride, batch_size=1, compile=False)
         assert document.tokens == alone.tokens
         assert document.nll_sum == pytest.approx(sum(w.nll_sum for w in alone.windows), rel=1e-6)
         assert (document.bytes, document.words) == (alone.bytes, alone.words)

@@ -77,3 +77,10 @@ def test_eval_runs_speak_for_the_area_and_a_perplexity_rise_still_raises_it() ->
     perplexity_run(20.0)  # +100%: past the critical percentage
     area = tile()
     assert area.headline.startswith("F1 ") and area.state == CRITICAL and "Perplexity:" in area.detail
+
+
+def test_a_baseline_without_the_headline_metric_is_no_baseline() -> None:
+    stored_run(STRONG, metrics=("chrf",))
+    stored_run(WEAK, metrics=("bleu",))  # the same eval set, but nothing in common to compare
+    area = tile()
+    assert area.headline.startswith("BLEU ") and "no earlier run" in area.detail
