@@ -237,9 +237,13 @@ def _show_result(result: PerplexityResult, run_id: int | None, place: str, sourc
     )
     if result.windows:
         st.plotly_chart(perplexity_windows_figure(result), key=f"ppl_windows_{place}_{run_id}")
+    _download(jsonsafe.dumps(result.to_dict(with_windows=True), indent=2), run_id, place)
+
+
+def _download(payload: str, run_id: int | None, place: str) -> None:
     st.download_button(
         "Download result (JSON)",
-        jsonsafe.dumps(result.to_dict(with_windows=True), indent=2),
+        payload,
         file_name=f"perplexity-run-{run_id}.json",
         mime="application/json",
         icon=":material/download:",
@@ -289,14 +293,7 @@ def _show_documents(
     if not table.empty:
         st.markdown("**Most surprising documents** (document *n*: the file's *n*-th, blank lines not counted)")
         st.dataframe(table.sort_values("perplexity", ascending=False).head(200), hide_index=True, width="stretch")
-    st.download_button(
-        "Download result (JSON)",
-        jsonsafe.dumps(result.to_dict(with_documents=True), indent=2),
-        file_name=f"perplexity-run-{run_id}.json",
-        mime="application/json",
-        icon=":material/download:",
-        key=f"ppl_download_{place}_{run_id}",
-    )
+    _download(jsonsafe.dumps(result.to_dict(with_documents=True), indent=2), run_id, place)
 
 
 def perplexity_history() -> None:
