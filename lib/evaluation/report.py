@@ -15,6 +15,7 @@ from typing import Any
 
 from lib.errors import InputError
 from lib.evaluation.figures import deltas_figure, metric_label, metric_scores_figure, trend_figure
+from lib.evaluation.tables import human_line
 from lib.files import write_atomically
 from lib.htmlreport import chart_html, escape, html_page
 
@@ -235,19 +236,8 @@ def _scorecard_html(rows: Sequence[ScorecardRow], comparison: Mapping[str, Any] 
 
 
 def _human_html(human: Mapping[str, Any] | None) -> str:
-    if not human or not human.get("rated"):
-        return "<h2>Human rating</h2><p class='note'>No sample has been rated yet.</p>"
-    parts = [f"{human['rated']} rated"]
-    if human.get("mean_score") is not None:
-        parts.append(f"mean score {human['mean_score']:.2f} / 5")
-    if human.get("thumbs_up_share") is not None:
-        parts.append(f"{human['thumbs_up_share']:.0%} thumbs up")
-    raters = human.get("raters")
-    if raters:
-        parts.append(f"{len(raters) if isinstance(raters, list | tuple) else raters} rater(s)")
-    if human.get("kappa") is not None:
-        parts.append(f"agreement (Cohen's kappa) {human['kappa']:.2f} on {human.get('kappa_pairs', '?')} shared items")
-    return f"<h2>Human rating</h2><p>{escape(' · '.join(parts))}</p>"
+    line = human_line(human)
+    return f"<h2>Human rating</h2><p>{escape(line[0].upper() + line[1:])}</p>"
 
 
 def _cost_html(run: Mapping[str, Any]) -> str:

@@ -123,17 +123,9 @@ def _human_and_cost(pdf: Any, font: str, text: Any, run: Mapping[str, Any], huma
     pdf.set_font(font, size=12)
     pdf.cell(0, 7, "Human rating and cost", new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(font, size=9)
-    if human and human.get("rated"):
-        parts = [f"{human['rated']} rated"]
-        if human.get("mean_score") is not None:
-            parts.append(f"mean {human['mean_score']:.2f}/5")
-        if human.get("thumbs_up_share") is not None:
-            parts.append(f"{human['thumbs_up_share']:.0%} thumbs up")
-        if human.get("kappa") is not None:
-            parts.append(f"Cohen's kappa {human['kappa']:.2f}")
-        line = ", ".join(parts)
-    else:
-        line = "No sample has been rated yet."
+    from lib.evaluation.tables import human_line
+
+    line = human_line(human)
     pdf.cell(0, 5, text(f"Human: {line}"), new_x="LMARGIN", new_y="NEXT")
     timings = run.get("timings") or {}
     cost = []

@@ -11,8 +11,9 @@ import streamlit as st
 
 from pages.evaluation.compare import compare_tab
 from pages.evaluation.eval_runs import eval_runs_tab
+from pages.evaluation.history import perplexity_history
 from pages.evaluation.human import human_tab
-from pages.evaluation.perplexity import perplexity_history, perplexity_tab
+from pages.evaluation.perplexity import perplexity_tab
 from pages.evaluation.reports import reports_tab
 from pages.evaluation.scoring import scoring_tab
 

@@ -10,10 +10,12 @@ from lib.evaluation.compare import Comparison, compare_runs, trend
 from lib.evaluation.evalrun import eval_runs
 from lib.evaluation.figures import deltas_figure, metric_label, trend_figure
 from lib.evaluation.human import human_summary
+from lib.evaluation.tables import human_line, when
 from lib.store import Store, open_store
 from lib.store.eval_runs import EvalRun
-from pages.evaluation.eval_runs import NO_RUN_YET, human_line, run_picker, when
+from pages.evaluation.eval_runs import NO_RUN_YET
 from pages.widgets.feedback import shows_errors
+from pages.widgets.run_picker import run_picker
 
 CHANGE_FILTERS = ("All", "Regressed", "Improved", "Same")
 CACHE_KEY = "cmp_cache"
@@ -119,7 +121,7 @@ def show_comparison(store: Store, comparison: Comparison) -> None:
     people = st.columns(2)
     for column, role, run in ((people[0], "Baseline", base), (people[1], "Candidate", cand)):
         summary = human_summary(store, run["run_id"])  # read fresh: ratings change while the comparison is cached
-        column.markdown(f":material/reviews: **{role} #{run['run_id']}, people:** {human_line(summary)}")
+        column.markdown(f":material/reviews: **{role} #{run['run_id']}, people:** {human_line(summary.to_dict())}")
     payload = comparison.to_dict()
     payload["human"] = {
         role: human_summary(store, run["run_id"]).to_dict() for role, run in (("baseline", base), ("candidate", cand))

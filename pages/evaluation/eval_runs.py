@@ -11,22 +11,22 @@ from pathlib import Path
 import pandas as pd
 import streamlit as st
 
-from lib import config, jsonsafe
+from lib import config
 from lib.errors import InputError, PitwallError
-from lib.evaluation.evalrun import EvalRunResult, eval_runs, load_eval_run
+from lib.evaluation.evalrun import eval_runs
 from lib.evaluation.evalset import EvalSet, read_eval_set
-from lib.evaluation.figures import metric_label, metric_scores_figure, sample_scores_figure
-from lib.evaluation.human import HumanSummary, human_summary
+from lib.evaluation.figures import metric_label
 from lib.evaluation.jobs_eval import DEFAULT_METRICS, eval_run_params
 from lib.jobs import submit
 from lib.jobs.inputs import stage_bytes
 from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
 from lib.quality.readers import read_dataset_bytes
 from lib.samples import write_samples
-from lib.store import Store, open_store
-from lib.store.eval_runs import EvalRun
+from lib.store import open_store
+from pages.evaluation.run_view import show_run
 from pages.widgets.feedback import shows_errors
 from pages.widgets.jobs import job_outcome, latest_finished, live_jobs
+from pages.widgets.run_picker import run_picker
 
 SOURCES = ("Demo QA set", "Upload a file")
 DEMO_FILE = "qa_eval.jsonl"
@@ -36,7 +36,6 @@ FORMAT_HELP = (
     "Reference column: `references` (a list), `reference`, `answer`, `answers` (a list, or SQuAD's) or `target`; "
     "an `aliases` list adds other answers that count. Optional: `context` (placed before the question) and `id`."
 )
-ROW_FILTERS = ("Eval-set order", "Worst first", "Exact-match failures")
 NO_RUN_YET = "No eval run yet: start one in the Eval runs tab."
 
 
@@ -188,172 +187,3 @@ def _start(
     title = f"Eval run of {spec.strip()} on {chosen.name} ({len(eval_set):,} items)"
     job_id = submit("eval-run", params, title)
     st.toast(f"Started as job #{job_id}; it goes on if you leave this page.", icon=":material/play_arrow:")
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# One stored run
-
-
-def show_run(store: Store, run_id: int) -> None:
-    """A stored run: metric tiles with intervals, what ran, charts, every answer, downloads, human ratings."""
-    result = load_eval_run(store, run_id)
-    metric_tiles(result.metrics)
-    st.caption(run_facts(result))
-    scored = {name: entry for name, entry in result.metrics.items() if entry.get("score") is not None}
-    per_sample = {name: [s.scores.get(name, 0.0) for s in result.samples] for name in scored}
-    charts = st.columns(2)
-    if scored:
-        charts[0].plotly_chart(metric_scores_figure(scored), key=f"evr_scores_{run_id}")
-    if result.samples and per_sample:
-        charts[1].plotly_chart(sample_scores_figure(per_sample), key=f"evr_spread_{run_id}")
-    summary = human_summary(store, run_id)
-    if summary.rated:
-        st.markdown(f":material/reviews: **People:** {human_line(summary)}")
-    table = samples_table(result)
-    filters = [f for f in ROW_FILTERS if f != ROW_FILTERS[2] or "exact_match" in result.metrics]
-    shown = st.radio("Answers", filters, horizontal=True, key="evr_filter", index=1)
-    rows = _filtered(table, shown, result)
-    st.dataframe(rows, hide_index=True, width="stretch", height=min(36 * (len(rows) + 1) + 3, 400))
-    empty = sum(1 for sample in result.samples if not sample.output.strip())
-    if empty:
-        st.caption(
-            f":material/warning: {empty} of {len(result.samples)} answers are empty: the model stopped at once "
-            "(check its chat template, or raise max new tokens)."
-        )
-    downloads = st.container(horizontal=True)  # buttons as wide as their labels, side by side
-    downloads.download_button(
-        "Download run (JSON)", jsonsafe.dumps(result.to_dict(with_samples=True), indent=2),
-        file_name=f"eval-run-{run_id}.json", mime="application/json", icon=":material/download:",
-        key=f"evr_dl_json_{run_id}",
-    )  # fmt: skip
-    downloads.download_button(
-        "Download answers (CSV)", table.to_csv(index=False), file_name=f"eval-run-{run_id}-samples.csv",
-        mime="text/csv", icon=":material/download:", key=f"evr_dl_csv_{run_id}",
-    )  # fmt: skip
-
-
-def metric_tiles(metrics: dict[str, dict]) -> None:
-    """One tile per metric: the corpus score (0-100) and its bootstrap 95% interval; BLEU's signature below."""
-    if not metrics:
-        st.caption("This run stored no metric scores.")
-        return
-    for tile, (name, entry) in zip(st.columns(len(metrics)), metrics.items(), strict=True):
-        score, ci = entry.get("score"), entry.get("ci95") or (None, None)
-        tile.metric(metric_label(name), "n/a" if score is None else f"{score:.1f}", border=True)
-        if None not in ci:
-            tile.caption(f"95% CI {ci[0]:.1f}-{ci[1]:.1f}")
-    signatures = [f"{metric_label(n)} `{e['signature']}`" for n, e in metrics.items() if e.get("signature")]
-    if signatures:
-        st.caption("sacrebleu signatures (quote them with the scores): " + " · ".join(signatures))
-
-
-def run_facts(result: EvalRunResult) -> str:
-    """One caption line: what answered which set, with which settings, how fast."""
-    settings, timings = result.settings, result.timings
-    parts = [
-        f"**{result.model}** on **{result.dataset}** ({len(result.samples):,} items, set {result.dataset_sha256[:12]})"
-    ]
-    if result.model_fingerprint:
-        parts.append(f"weights {result.model_fingerprint[:12]}")
-    if settings.get("dtype_used") or settings.get("device"):
-        parts.append(f"{settings.get('dtype_used') or settings.get('dtype', '?')} on {settings.get('device', '?')}")
-    if settings.get("max_new_tokens"):
-        parts.append(f"≤{settings['max_new_tokens']} new tokens, batch {settings.get('batch_size', '?')}")
-    if timings.get("generation_seconds") is not None:
-        rate = timings.get("tokens_per_second")
-        parts.append(f"answering {timings['generation_seconds']:.1f} s" + (f" at {rate:,.0f} tokens/s" if rate else ""))
-    if timings.get("scoring_seconds") is not None:
-        parts.append(f"scoring {timings['scoring_seconds']:.1f} s")
-    parts.append(f"run #{result.run_id}, {when(result.created_at)}")
-    return " · ".join(parts)
-
-
-def samples_table(result: EvalRunResult) -> pd.DataFrame:
-    """One row per answer: the question, the references, the model's answer, and its per-metric scores."""
-    table = pd.DataFrame(
-        {
-            "item": [s.item_id for s in result.samples],
-            "prompt": [s.prompt for s in result.samples],
-            "reference": [" | ".join(s.references) for s in result.samples],
-            "output": [s.output for s in result.samples],
-        }
-    )
-    for name in result.metrics:
-        table[metric_label(name)] = [_rounded(s.scores.get(name)) for s in result.samples]
-    return table
-
-
-def _filtered(table: pd.DataFrame, shown: str, result: EvalRunResult) -> pd.DataFrame:
-    if shown == "Worst first" and result.metrics:
-        headline = "f1" if "f1" in result.metrics else next(iter(result.metrics))
-        return table.sort_values(metric_label(headline), kind="stable")
-    if shown == "Exact-match failures" and "exact_match" in result.metrics:
-        return table[table[metric_label("exact_match")] < 100]
-    return table
-
-
-def _rounded(value: float | None) -> float | None:
-    return None if value is None else round(float(value), 1)
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Shared by the other eval tabs
-
-
-def when(created_at: str | None) -> str:
-    """`2025-05-01T09:30:12+00:00` -> `2025-05-01 09:30 UTC`."""
-    if not created_at:
-        return "unknown time"
-    return created_at[:16].replace("T", " ") + (" UTC" if created_at.endswith(("+00:00", "Z")) else "")
-
-
-def run_label(run: EvalRun) -> str:
-    """`#12 smollm2-135m on qa_eval.jsonl · 2025-05-01 09:30 UTC` (a local model folder by its name)."""
-    model = run.model
-    if model.startswith(("/", "./", "~")):  # a local folder: its name is what tells runs apart in a list
-        model = Path(model).name or model
-    return f"#{run.id} {model} on {run.source} · {when(run.created_at)}"
-
-
-def run_picker(
-    label: str, runs: list[EvalRun], key: str, default: int | None, none_label: str | None = None, help: str = ""
-) -> int | None:
-    """A selectbox of runs (newest first); `none_label` adds a "no run" choice, returned as None."""
-    # It moves to `default` whenever the default changes (a new run finished, or the run it depends on was
-    # changed); a choice the user made stays until then.
-    options: list[int | None] = ([None] if none_label else []) + [run.id for run in runs]
-    marker = f"{key}_default"
-    if key not in st.session_state or st.session_state.get(marker) != default or st.session_state[key] not in options:
-        st.session_state[key] = default if default in options else options[0]
-        st.session_state[marker] = default
-    labels = {run.id: run_label(run) for run in runs}
-    return st.selectbox(
-        label,
-        options,
-        key=key,
-        format_func=lambda i: none_label if i is None else labels.get(i, f"#{i}"),
-        help=help or None,
-    )
-
-
-def same_set_before(runs: list[EvalRun], run_id: int) -> int | None:
-    """The newest run older than `run_id` on the same eval set (runs newest first), or None."""
-    run = next((r for r in runs if r.id == run_id), None)
-    if run is None:
-        return None
-    return next((r.id for r in runs if r.id < run_id and r.text_sha256 == run.text_sha256), None)
-
-
-def human_line(summary: HumanSummary) -> str:
-    """`12 answers rated · mean 3.8 / 5 · 75% thumbs up · 2 raters · kappa 0.41`, or that none is rated yet."""
-    if not summary.rated:
-        return "no answer rated yet"
-    parts = [f"{summary.rated:,} answer{'s' if summary.rated != 1 else ''} rated"]
-    if summary.mean_score is not None:
-        parts.append(f"mean score {summary.mean_score:.2f} / 5")
-    if summary.thumbs_up_share is not None:
-        parts.append(f"{summary.thumbs_up_share:.0%} thumbs up")
-    parts.append(f"{len(summary.raters)} rater{'s' if len(summary.raters) != 1 else ''} ({', '.join(summary.raters)})")
-    if summary.kappa is not None:
-        parts.append(f"agreement (Cohen's kappa) {summary.kappa:.2f}")
-    return " · ".join(parts)

@@ -10,8 +10,9 @@ from lib.evaluation.human import MAX_RATER_CHARACTERS, THUMBS, HumanSummary, hum
 from lib.store import Store, open_store
 from lib.store.eval_ratings import ratings_of_run
 from lib.store.eval_samples import EvalSample
-from pages.evaluation.eval_runs import NO_RUN_YET, run_picker
+from pages.evaluation.eval_runs import NO_RUN_YET
 from pages.widgets.feedback import shows_errors
+from pages.widgets.run_picker import run_picker
 
 SCORE_LABELS = {1: "1 · wrong", 2: "2 · poor", 3: "3 · partly right", 4: "4 · good", 5: "5 · excellent"}
 THUMB_LABELS = {"up": ":material/thumb_up: up", "down": ":material/thumb_down: down"}

@@ -1,4 +1,4 @@
-"""The Perplexity and Run history tabs: score a text or a set of documents as a job, see stored perplexity runs.
+"""The Perplexity tab: score a text or a set of documents as a job, then see the stored run.
 
 Two modes: one text through the guide's sliding window, or a documents file (a document a line, or a
 JSONL/CSV column) with each document scored on its own. A second model may score the same input; runs on
@@ -8,27 +8,21 @@ comparable across tokenizers.
 
 from __future__ import annotations
 
-import pandas as pd
+from pathlib import Path
+
 import streamlit as st
 
-from lib import config, jsonsafe
+from lib import config
 from lib.errors import InputError
-from lib.evaluation.figures import document_perplexity_figure, perplexity_history_figure, perplexity_windows_figure
 from lib.evaluation.jobs import perplexity_params
-from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, DocumentsResult, PerplexityResult, require_text
-from lib.evaluation.runs import (
-    document_previews,
-    documents_from_run,
-    is_documents_run,
-    perplexity_from_run,
-    perplexity_runs,
-)
+from lib.evaluation.perplexity import DEFAULT_MAX_LENGTH, require_text
 from lib.jobs import Job, submit
 from lib.jobs.inputs import stage_bytes, stage_text
 from lib.models.spec import DTYPE_CHOICES, MODEL_HELP
 from lib.store import open_store
 from lib.store.eval_runs import get_eval_run
 from lib.textfile import decode_text, read_text_file
+from pages.evaluation.perplexity_result import show_perplexity_run, show_side_by_side
 from pages.widgets.feedback import shows_errors
 from pages.widgets.jobs import job_outcome, latest_finished, live_jobs
 
@@ -134,43 +128,8 @@ def _show_job_result(job: Job) -> None:
     if run is None:
         st.warning(f"Job #{job.id} finished but its run #{run_id} is no longer stored.")
         return
-    _show_run(run, "latest")
-    _side_by_side(run)
-
-
-def _show_run(run, place: str) -> None:
-    """A stored perplexity run, whichever mode made it."""
-    if is_documents_run(run):
-        _show_documents(documents_from_run(run), run.id, place, run.source, document_previews(run))
-    else:
-        _show_result(perplexity_from_run(run), run.id, place, run.source)
-
-
-def _side_by_side(run) -> None:
-    """Every model's latest run on the same input, when more than one model has scored it."""
-    if not run.text_sha256:
-        return
-    same_input = [r for r in perplexity_runs(open_store()) if r.text_sha256 == run.text_sha256]
-    latest_per_model: dict[str, object] = {}
-    for other in same_input:  # newest first: the first seen per model is its latest
-        latest_per_model.setdefault(other.model, other)
-    if len(latest_per_model) < 2:
-        return
-    st.markdown("**Same input, side by side** (bits per byte compares across tokenizers; perplexity only within one)")
-    rows = [
-        {
-            "model": other.model,
-            "run": other.id,
-            "perplexity": round(other.summary["perplexity"], 3),
-            "bits per byte": _rounded(other.summary.get("bits_per_byte"), 4),
-            "word perplexity": _rounded(other.summary.get("word_perplexity"), 2),
-            "tokens": other.summary.get("tokens"),
-            "tokens/s": other.summary.get("tokens_per_second"),
-            "dtype": other.summary.get("dtype"),
-        }
-        for other in latest_per_model.values()
-    ]
-    st.dataframe(pd.DataFrame(rows).sort_values("bits per byte"), hide_index=True, width="stretch")
+    show_perplexity_run(run, "latest")
+    show_side_by_side(run)
 
 
 def _documents_input() -> tuple[bytes, str, str | None]:
@@ -195,13 +154,7 @@ def _documents_input() -> tuple[bytes, str, str | None]:
 
 
 def _suffix(name: str) -> str:
-    from pathlib import Path
-
     return Path(name).suffix.lower()
-
-
-def _rounded(value: float | None, digits: int) -> float | None:
-    return None if value is None else round(value, digits)
 
 
 def _text_input(source: str) -> tuple[str, str]:
@@ -225,128 +178,3 @@ def _text_input(source: str) -> tuple[str, str]:
         st.caption(f"`{path}`: {len(text):,} characters.")
         return text, "help_centre.txt"
     return "", "help_centre.txt"
-
-
-def _show_result(result: PerplexityResult, run_id: int | None, place: str, source: str = "") -> None:
-    """Tiles, window chart and download; `place` keeps widget keys apart when two tabs show one run."""
-    _figure_tiles(result)
-    st.caption(
-        (f"{source} · " if source else "")
-        + f"{result.model} · {result.dtype} on {result.device} · {result.window_summary()}"
-        + (f" · stored as run #{run_id}" if run_id else "")
-    )
-    if result.windows:
-        st.plotly_chart(perplexity_windows_figure(result), key=f"ppl_windows_{place}_{run_id}")
-    _download(jsonsafe.dumps(result.to_dict(with_windows=True), indent=2), run_id, place)
-
-
-def _download(payload: str, run_id: int | None, place: str) -> None:
-    st.download_button(
-        "Download result (JSON)",
-        payload,
-        file_name=f"perplexity-run-{run_id}.json",
-        mime="application/json",
-        icon=":material/download:",
-        key=f"ppl_download_{place}_{run_id}",
-    )
-
-
-def _figure_tiles(result: PerplexityResult | DocumentsResult) -> None:
-    """Perplexity, bits per byte, word perplexity, tokens and speed (and MFU on a GPU) as tiles."""
-    tiles = st.columns(6 if result.mfu is not None else 5)
-    tiles[0].metric("Perplexity", f"{result.perplexity:.3f}", help="exp(NLL per token), token-weighted")
-    bpb = result.bits_per_byte
-    tiles[1].metric("Bits per byte", f"{bpb:.4f}" if bpb is not None else "n/a", help="NLL / UTF-8 bytes / ln 2")
-    word = result.word_perplexity
-    tiles[2].metric("Word perplexity", f"{word:,.2f}" if word is not None else "n/a", help="exp(NLL / words)")
-    tiles[3].metric("Tokens scored", f"{result.tokens:,}", help=f"scored in {result.seconds:.2f} s")
-    rate = result.tokens_per_second
-    tiles[4].metric("Throughput", f"{rate:,.0f} tok/s" if rate else "too quick to time", help="scoring alone")
-    if result.mfu is not None:
-        tiles[5].metric("MFU", f"{result.mfu:.0%}", help="2 x parameters x tokens processed / s / dense bf16 peak")
-
-
-def _show_documents(
-    result: DocumentsResult, run_id: int, place: str, source: str, previews: dict[int, str] | None = None
-) -> None:
-    """A documents run: corpus tiles, the spread of per-document perplexity, the most surprising documents."""
-    _figure_tiles(result)
-    skipped = f" · {len(result.skipped):,} too short to score" if result.skipped else ""
-    st.caption(
-        f"{source} · {len(result.documents):,} documents{skipped} · {result.model} · {result.dtype} on "
-        f"{result.device} · windows of {result.max_length}, stride {result.stride} · stored as run #{run_id}"
-    )
-    documents = [{"perplexity": d.perplexity} for d in result.documents]
-    st.plotly_chart(document_perplexity_figure(documents, result.perplexity), key=f"ppl_docs_{place}_{run_id}")
-    table = pd.DataFrame(
-        [
-            {
-                "document": d.index + 1,
-                "perplexity": round(d.perplexity, 3),
-                "tokens": d.tokens,
-                "words": d.words,
-                **({"text": previews.get(d.index, "")} if previews else {}),
-            }
-            for d in result.documents
-        ]
-    )
-    if not table.empty:
-        st.markdown("**Most surprising documents** (document *n*: the file's *n*-th, blank lines not counted)")
-        st.dataframe(table.sort_values("perplexity", ascending=False).head(200), hide_index=True, width="stretch")
-    _download(jsonsafe.dumps(result.to_dict(with_documents=True), indent=2), run_id, place)
-
-
-def perplexity_history() -> None:
-    with shows_errors("Reading the run history"):
-        store = open_store()
-        runs = perplexity_runs(store)
-        if not runs:
-            st.info("No runs stored yet. Score a text in the Perplexity tab; every run is kept here.")
-            return
-        table = pd.DataFrame(
-            [
-                {
-                    "run": r.id,
-                    "when (UTC)": r.created_at,
-                    "model": r.model,
-                    "text": r.source,
-                    "text id": (r.text_sha256 or "unknown")[:12],
-                    **_summary_columns(r.summary),
-                }
-                for r in runs
-            ]
-        )
-        st.plotly_chart(
-            perplexity_history_figure(
-                [
-                    {
-                        "id": r.id,
-                        "created_at": r.created_at,
-                        "model": r.model,
-                        "source": r.source,
-                        "text_sha256": r.text_sha256,
-                        "perplexity": r.summary["perplexity"],
-                    }
-                    for r in runs
-                ]
-            ),
-            key="ppl_history",
-        )
-        st.dataframe(table, hide_index=True, width="stretch")
-        chosen = st.selectbox("Show run", [r.id for r in runs], format_func=lambda i: f"#{i}", key="ppl_history_run")
-        run = get_eval_run(store, chosen)
-        if run is not None:
-            _show_run(run, "history")
-
-
-def _summary_columns(summary: dict) -> dict:
-    return {
-        "mode": summary.get("mode", "text"),
-        "perplexity": round(summary["perplexity"], 3),
-        "bits/byte": _rounded(summary.get("bits_per_byte"), 4),
-        "tokens": summary.get("tokens"),
-        "tokens/s": summary.get("tokens_per_second"),
-        "window": f"{summary.get('max_length')}/{summary.get('stride')}",
-        "dtype": summary.get("dtype"),
-        "device": summary.get("device"),
-    }

@@ -12,10 +12,12 @@ from lib.evaluation.evalrun import EvalRunResult, eval_runs, load_eval_run
 from lib.evaluation.figures import metric_label
 from lib.evaluation.human import human_summary
 from lib.evaluation.report import ScorecardRow, render_html, render_pdf, scorecard, verdict
+from lib.evaluation.tables import same_set_before
 from lib.store import Store, open_store
 from pages.evaluation.compare import cached_comparison
-from pages.evaluation.eval_runs import NO_RUN_YET, run_picker, same_set_before
+from pages.evaluation.eval_runs import NO_RUN_YET
 from pages.widgets.feedback import shows_errors
+from pages.widgets.run_picker import run_picker
 
 BUILT_KEY = "rep_built"  # the last report built: its choices, HTML and PDF (the HTML is ~5 MB: built on request)
 ARROWS = {"up": "▲", "down": "▼", "flat": "▶", "": ""}
