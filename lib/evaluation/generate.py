@@ -27,6 +27,7 @@ from typing import Protocol
 import torch
 
 from lib.errors import InputError, ModelError
+from lib.models.batching import halving_batches
 from lib.models.loader import LoadedModel
 
 
@@ -87,26 +88,25 @@ def generate_answers(
     _check_context(loaded, encoded, max_new_tokens)
     order = sorted(range(len(items)), key=lambda i: (-len(encoded[i]), i))  # longest first: an OOM shows early
     results: list[Generation | None] = [None] * len(items)
-    done, start = 0, 0
-    while start < len(order):
-        chunk = order[start : start + batch_size]
-        try:
-            generations = _generate_batch(loaded, [encoded[i] for i in chunk], max_new_tokens)
-        except torch.cuda.OutOfMemoryError as error:
-            torch.cuda.empty_cache()
-            if batch_size == 1:
-                raise ModelError(
-                    f"The GPU ran out of memory answering one prompt with {loaded.info.model}; "
-                    "lower max_new_tokens, shorten the prompts or choose a smaller model."
-                ) from error
-            batch_size = max(1, batch_size // 2)  # retry the same items in smaller batches
-            continue
-        for index, generation in zip(chunk, generations, strict=True):
+
+    def too_big(error: BaseException, start: int, stop: int) -> ModelError:
+        return ModelError(
+            f"The GPU ran out of memory answering one prompt with {loaded.info.model}; "
+            "lower max_new_tokens, shorten the prompts or choose a smaller model."
+        )
+
+    batches = halving_batches(
+        len(order),
+        batch_size,
+        lambda start, stop, _size: _generate_batch(loaded, [encoded[i] for i in order[start:stop]], max_new_tokens),
+        lambda error: isinstance(error, torch.cuda.OutOfMemoryError),
+        too_big,
+    )
+    for start, stop, _size, generations in batches:
+        for index, generation in zip(order[start:stop], generations, strict=True):
             results[index] = generation
-        start += len(chunk)
-        done += len(chunk)
         if progress:
-            progress(done, len(items))
+            progress(stop, len(items))
     return [generation for generation in results if generation is not None]
 
 

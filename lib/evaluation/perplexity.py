@@ -40,6 +40,7 @@ import torch
 
 from lib.errors import InputError, ModelError
 from lib.evaluation.throughput import model_flop_utilisation
+from lib.models.batching import halving_batches
 from lib.models.device import dtype_name
 from lib.models.loader import LoadedModel
 
@@ -279,37 +280,38 @@ def _score_pieces(
     # Longest first: windows of a batch have similar widths, so little is padded; results go back by index.
     order = sorted(range(len(pieces)), key=lambda i: -pieces[i].width)
     nll: list[float] = [0.0] * len(pieces)
-    done, started, decided = 0, time.perf_counter(), compile != "auto" or want_compile
+    started, decided = time.perf_counter(), compile != "auto" or want_compile
     if want_compile:
         runner.compile()
-    while done < len(order):
-        chunk = [pieces[i] for i in order[done : done + batch]]
+    last_batch_seconds = [0.0]
+
+    def run(start: int, stop: int, size: int) -> list[float]:
+        chunk = [pieces[i] for i in order[start:stop]]
         batch_started = time.perf_counter()
-        try:
-            sums = runner.score(sequences, chunk, rows=batch if runner.compiled else len(chunk))
-        except _OutOfMemory as error:
-            if batch == 1:
-                raise error.as_model_error(chunk[0].width) from error.cause
-            batch = max(1, batch // 2)
-            log.warning("Out of memory at %d windows per forward pass; retrying with %d.", len(chunk), batch)
-            if device.type == "cuda":
-                torch.cuda.empty_cache()
-            continue
-        for piece, value in zip(chunk, sums, strict=True):
+        sums = runner.score(sequences, chunk, rows=size if runner.compiled else len(chunk))
+        last_batch_seconds[0] = time.perf_counter() - batch_started
+        return sums
+
+    def too_big(error: BaseException, start: int, _stop: int) -> Exception:
+        return error.as_model_error(pieces[order[start]].width)  # type: ignore[attr-defined]
+
+    batches = halving_batches(len(order), batch, run, lambda error: isinstance(error, _OutOfMemory), too_big)
+    for start, stop, size, sums in batches:
+        batch = size  # what the run ended at, after any halving
+        for index, value in zip(order[start:stop], sums, strict=True):
             if not math.isfinite(value):
+                piece = pieces[index]
                 raise ModelError(
                     f"The model's loss is not a finite number on tokens {piece.begin}-{piece.end} in "
                     f"{dtype_name(model.dtype)} (an overflow); score again in float32 or bfloat16."
                 )
-        for index, value in zip(order[done : done + batch], sums, strict=True):
             nll[index] = value
-        done += len(chunk)
         if progress:
-            progress(done, len(order))
+            progress(stop, len(order))
         if not decided:
             decided = True
-            per_window = (time.perf_counter() - batch_started) / len(chunk)
-            if _compile_pays(device.type, per_window * (len(order) - done)):
+            per_window = last_batch_seconds[0] / (stop - start)
+            if _compile_pays(device.type, per_window * (len(order) - stop)):
                 runner.compile()
     if device.type == "cuda":
         torch.cuda.synchronize(device)
