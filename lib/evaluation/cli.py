@@ -188,9 +188,10 @@ def _run(args: argparse.Namespace) -> None:
         raise InputError(f"There is no stored run #{args.id}; `python -m lib eval runs` lists them.")
     if run.kind == "eval":
         from lib.evaluation.evalrun import load_eval_run
+        from lib.evaluation.run_cli import run_text
 
         result = load_eval_run(open_store(), run.id)
-        emit(result.to_dict(with_samples=True), args.json, lambda _: f"#{run.id} {run.created_at} " + _eval_line(run))
+        emit(result.to_dict(with_samples=True), args.json, lambda _: run_text(result))
         return
     if run.kind != PERPLEXITY:
         emit(run, args.json, lambda r: f"#{r.id} {r.kind} {r.model} {r.source} {r.summary}")
@@ -213,17 +214,6 @@ def _run_line(run: dict) -> str:
         + [f"{name} {m['score']:.1f}" for name, m in metrics.items() if m.get("score") is not None]
     )
     return f"#{run['id']:<4} {run['created_at']}  {run['kind']:<11} {run['model']:<20} {run['source']:<28} {headline}"
-
-
-def _eval_line(run) -> str:
-    """An eval run in one line: model, eval set, samples and each metric with its interval."""
-    metrics = run.summary.get("metrics") or {}
-    scores = ", ".join(
-        f"{name} {m['score']:.1f} [{m['ci95'][0]:.1f}, {m['ci95'][1]:.1f}]"
-        for name, m in metrics.items()
-        if m.get("score") is not None
-    )
-    return f"{run.model} on {run.source}, {run.summary.get('samples', '?')} samples: {scores}"
 
 
 def _rate(tokens_per_second: float | None) -> str:

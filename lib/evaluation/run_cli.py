@@ -96,7 +96,7 @@ def _run(args: argparse.Namespace) -> int:
     payload = result.to_dict()
     if comparison is not None:
         payload["comparison"] = _comparison_summary(comparison)
-    emit(payload, args.json, lambda _: _run_text(result, comparison))
+    emit(payload, args.json, lambda _: run_text(result, comparison))
     failures = below_thresholds(result, thresholds)
     for line in failures:
         print(f"pitwall: {line}", file=sys.stderr)
@@ -201,7 +201,8 @@ def _comparison_summary(comparison: Comparison) -> dict:
     }
 
 
-def _run_text(result: EvalRunResult, comparison: Comparison | None) -> str:
+def run_text(result: EvalRunResult, comparison: Comparison | None = None) -> str:
+    """An eval run as `eval run` and `eval show` print it: what ran, how long, each metric with its interval."""
     timings = result.timings
     rate = timings.get("tokens_per_second")
     lines = [
