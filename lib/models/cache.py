@@ -35,8 +35,10 @@ def shared_model(spec: str, dtype: str = "auto") -> LoadedModel:
             _loaded.move_to_end(key)
             return _loaded[key]
         device = choose_device()
-        needed = weight_bytes(model_folder(key[0]), choose_dtype(device, dtype).itemsize) * HEADROOM
         limit = max(1, int(load_settings()["models.max_loaded"]))
+        # Sized only when others are loaded: finding the folder of a hub model asks the hub, which the load
+        # itself does again, and with nothing else in memory there is nothing to make room from.
+        needed = weight_bytes(model_folder(key[0]), choose_dtype(device, dtype).itemsize) * HEADROOM if _loaded else 0
         while _loaded and (len(_loaded) >= limit or not fits(needed, device)):
             evicted, _ = _loaded.popitem(last=False)  # a job still holding it keeps it alive until it ends
             _log.info("evicting model %s (%s) to make room for %s", *evicted, key[0])
