@@ -19,18 +19,25 @@ from streamlit.runtime.scriptrunner import get_script_run_ctx
 
 from lib.gpu.collector import ensure_server_collector, stop_server_collector
 from lib.jobs import ensure_runner, stop_runner
+from lib.latency.ingest_http import ingest_route
+from lib.latency.serve import stop_own_serve
+from lib.latency.watch import start_watcher, stop_watcher
 from lib.logs import log, setup_logging
 from pages.widgets.feedback import report_script_error
 
 
 @asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
-    """Once per server: logging, the job dispatcher and the GPU collector; on shutdown, running jobs are interrupted."""
+    """Once per server: logging, the job dispatcher, the GPU collector and the SLO watcher; on shutdown, running jobs
+    are interrupted."""
     setup_logging("server")
     ensure_runner()
     ensure_server_collector()
+    start_watcher()  # SLO burn-rate alerts resolve as time passes, even with no new traffic
     log.info("Pitwall server started")
     yield
+    stop_watcher()
+    stop_own_serve()  # a local `transformers serve` started from this server's page stops with it
     stop_server_collector()
     stop_runner()
     log.info("Pitwall server stopped")
@@ -47,7 +54,12 @@ async def metrics(_request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-app = st.App(__file__, routes=[Route("/metrics", metrics)], lifespan=lifespan, on_script_error=report_script_error)
+app = st.App(
+    __file__,
+    routes=[Route("/metrics", metrics), Route("/api/latency/ingest", ingest_route, methods=["POST"])],
+    lifespan=lifespan,
+    on_script_error=report_script_error,
+)
 
 
 def serve(argv: list[str]) -> None:

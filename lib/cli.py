@@ -25,6 +25,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.evaluation import cli as evaluation_cli
     from lib.gpu import cli as gpu_cli
     from lib.jobs import cli as jobs_cli
+    from lib.latency import cli as latency_cli
     from lib.models import cli as models_cli
     from lib.quality import cli as quality_cli
     from lib.samples import cli as samples_cli
@@ -39,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
         quality_cli,
         models_cli,
         evaluation_cli,
+        latency_cli,
         jobs_cli,
         alerts_cli,
         settings_cli,

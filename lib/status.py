@@ -38,7 +38,7 @@ AREAS: dict[str, tuple[str, str | None]] = {
     "gpu": ("GPU health", "lib.gpu.status:status"),
     "data-quality": ("Data quality", "lib.quality.status:status"),
     "evaluation": ("Evaluation", "lib.evaluation.status:status"),
-    "latency": ("Latency", None),
+    "latency": ("Latency", "lib.latency.status:status"),
     "security": ("Security", None),
     "jobs": ("Jobs", "lib.jobs.status:status"),
     "alerts": ("Alerts", "lib.alerts.status:status"),

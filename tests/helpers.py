@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import io
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -47,3 +48,10 @@ def assert_one_sentence_error(stderr: str) -> None:
     assert "Traceback" not in stderr
     lines = [line for line in stderr.strip().splitlines() if line.startswith("pitwall:")]
     assert len(lines) == 1, stderr
+
+
+def free_port() -> int:
+    """A loopback TCP port nobody listens on now (for servers a test starts)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]

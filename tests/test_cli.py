@@ -81,6 +81,7 @@ def test_status_lists_every_area_with_its_state() -> None:
     tiles = {tile["area"]: tile for tile in json.loads(result.stdout)}
     assert list(tiles) == ["gpu", "data-quality", "evaluation", "latency", "security", "jobs", "alerts"]
     assert tiles["gpu"]["state"] == "no data" and tiles["gpu"]["headline"] == "no recent samples"
-    assert tiles["latency"]["headline"] == "not built yet"
+    assert tiles["latency"]["state"] == "no data" and tiles["latency"]["headline"] == "no requests recorded"
+    assert tiles["security"]["headline"] == "not built yet"
     assert tiles["evaluation"]["headline"] == "no runs yet"
     assert tiles["alerts"]["state"] == "ok"

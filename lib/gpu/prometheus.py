@@ -1,4 +1,4 @@
-"""The fleet view's reader: every node's GPUs from a Prometheus server, the one owner of HTTP to Prometheus.
+"""The fleet view's reader: every node's GPUs from a Prometheus server (queried through `lib.promql`).
 
 Prometheus already gathers many nodes; this module asks it, in PromQL, for the series of Pitwall's own
 exporter (`pitwall_gpu_*`, see `lib.gpu.exporter`) and of NVIDIA's dcgm-exporter (`DCGM_FI_DEV_*`),
@@ -8,26 +8,19 @@ instant query (a regular expression over `__name__`), so a page refresh is one H
 
 from __future__ import annotations
 
-import http.client
-import json
 import math
 import time
-import urllib.error
-import urllib.request
 from dataclasses import asdict, dataclass, field
 from typing import Any
-from urllib.parse import urlencode
 
 import pandas as pd
 
-from lib.errors import InputError, PitwallError, first_line
+from lib.errors import InputError
 from lib.gpu.nvml import BENIGN_CLOCK_EVENTS
-from lib.urls import display_url, network_reason, split_credentials
+from lib.promql import Series, query, query_range
+from lib.urls import display_url
 
 MIB = 1024**2
-SETTING = "gpu.prometheus_url"
-Series = list[tuple[dict[str, str], float]]
-RangeSeries = list[tuple[dict[str, str], list[tuple[float, float]]]]
 
 # Pitwall exporter name -> FleetGpu field.
 PITWALL_FIELDS: dict[str, str] = {
@@ -81,124 +74,6 @@ FRAME_COLUMNS = [
     "throttled",
     "age_seconds",
 ]
-
-
-# -- HTTP ------------------------------------------------------------------------------------------
-
-
-def query(url: str, promql: str, timeout: float = 5.0) -> Series:
-    """An instant query: each series' labels (with `__name__` where kept) and its value now."""
-    data = _api(url, "query", {"query": promql, "timeout": _duration(timeout)}, timeout)
-    kind, result = data.get("resultType"), data.get("result")
-    if kind not in ("vector", "scalar") or not isinstance(result, list):
-        raise _not_prometheus(display_url(url), f"an instant query answered a {kind or 'missing'} result")
-    try:
-        if kind == "scalar":
-            return [({}, _number(result[1]))]
-        return [(dict(item.get("metric", {})), _number(item["value"][1])) for item in result]
-    except (KeyError, IndexError, ValueError, TypeError, AttributeError):
-        raise _not_prometheus(display_url(url), "the query result has no values") from None
-
-
-def query_range(url: str, promql: str, start: float, end: float, step: float, timeout: float = 5.0) -> RangeSeries:
-    """A range query: each series' labels and its (unix time, value) points from start to end, every step."""
-    parameters = {"query": promql, "start": f"{start:.3f}", "end": f"{end:.3f}", "step": f"{step:g}"}
-    parameters["timeout"] = _duration(timeout)
-    data = _api(url, "query_range", parameters, timeout)
-    result = data.get("result")
-    if data.get("resultType") != "matrix" or not isinstance(result, list):
-        raise _not_prometheus(
-            display_url(url), f"a range query answered a {data.get('resultType') or 'missing'} result"
-        )
-    try:
-        return [
-            (dict(item.get("metric", {})), [(float(at), _number(value)) for at, value in item["values"]])
-            for item in result
-        ]
-    except (KeyError, ValueError, TypeError, AttributeError):
-        raise _not_prometheus(display_url(url), "the query result has no values") from None
-
-
-def _api(url: str, endpoint: str, parameters: dict[str, str], timeout: float) -> dict[str, Any]:
-    """GET /api/v1/<endpoint>; the `data` of a successful answer, or PitwallError in one sentence."""
-    shown = display_url(url)
-    address, basic = split_credentials(url)  # user:password@ in the URL becomes Basic auth, never shown
-    target = f"{address.rstrip('/')}/api/v1/{endpoint}?{urlencode(parameters)}"
-    headers = {"Accept": "application/json", "User-Agent": "pitwall-fleet"}
-    if basic:
-        headers["Authorization"] = f"Basic {basic}"
-    try:
-        request = urllib.request.Request(target, headers=headers)
-    except ValueError as error:
-        raise PitwallError(
-            f"The Prometheus URL {shown} cannot be used ({first_line(error)}); check {SETTING}."
-        ) from None
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:
-            body, kind = response.read(), response.headers.get_content_type()
-    except urllib.error.HTTPError as error:
-        # Prometheus answers a bad query or a query timeout with 400/422/503 and its JSON error.
-        answer = _json(_read_quietly(error))
-        error.close()
-        if answer is not None and answer.get("status") == "error":
-            raise _refused(shown, answer) from None
-        status = f"HTTP {error.code}" + (f" {error.reason}" if error.reason else "")
-        raise PitwallError(
-            f"Prometheus at {shown} answered {status}; check {SETTING} (and any proxy in front)."
-        ) from None
-    except urllib.error.URLError as error:
-        raise _unreachable(shown, network_reason(error.reason)) from None
-    except (TimeoutError, OSError, http.client.HTTPException) as error:
-        raise _unreachable(shown, network_reason(error)) from None
-    answer = _json(body)
-    if answer is None or answer.get("status") not in ("success", "error"):
-        raise _not_prometheus(shown, f"it sent {kind or 'something'}, not the query API's JSON")
-    if answer["status"] == "error":
-        raise _refused(shown, answer)
-    data = answer.get("data")
-    if not isinstance(data, dict):
-        raise _not_prometheus(shown, "its answer has no data")
-    return data
-
-
-def _duration(seconds: float) -> str:
-    """A Prometheus duration (no fractions allowed), so Prometheus gives up on the query when we do."""
-    return f"{max(1, round(seconds * 1000))}ms"
-
-
-def _read_quietly(error: urllib.error.HTTPError) -> bytes:
-    try:
-        return error.read()
-    except (OSError, http.client.HTTPException):
-        return b""
-
-
-def _json(body: bytes) -> dict[str, Any] | None:
-    try:
-        answer = json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        return None
-    return answer if isinstance(answer, dict) else None
-
-
-def _number(value: Any) -> float:
-    return float(value)  # Prometheus sends numbers as strings, "NaN" and "+Inf" included
-
-
-def _unreachable(shown: str, reason: str) -> PitwallError:
-    return PitwallError(
-        f"Prometheus at {shown} cannot be reached ({reason}); check {SETTING} and that Prometheus is running."
-    )
-
-
-def _not_prometheus(shown: str, why: str) -> PitwallError:
-    return PitwallError(f"The server at {shown} did not answer like Prometheus ({why}); check {SETTING}.")
-
-
-def _refused(shown: str, answer: dict[str, Any]) -> PitwallError:
-    kind = answer.get("errorType") or "error"
-    text = first_line(ValueError(str(answer.get("error") or "no reason given")))
-    return PitwallError(f"Prometheus at {shown} refused the query ({kind}: {text}); check the PromQL.")
 
 
 # -- the fleet -------------------------------------------------------------------------------------

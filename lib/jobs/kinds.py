@@ -60,3 +60,5 @@ register(
     JobKind("quality-profile", "lib.quality.jobs:profile_job", "Data profile", executor=PROCESS, page="data-quality")
 )
 register(JobKind("eval-run", "lib.evaluation.jobs_eval:eval_run_job", "Eval run", uses_model=True, page="evaluation"))
+register(JobKind("latency-loadtest", "lib.latency.jobs:loadtest_job", "Load test", page="latency"))
+register(JobKind("latency-probe", "lib.latency.jobs:probe_job", "Latency probe", uses_model=True, page="latency"))

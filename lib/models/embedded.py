@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import fcntl
+import functools
 import importlib.util
 import json
 import shutil
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from lib import config
@@ -87,8 +90,9 @@ def _convert(source: Path, folder: Path) -> None:
     staging = Path(tempfile.mkdtemp(prefix=f".{CACHE_NAME}-", dir=folder.parent))
     retired = folder.parent / f".{CACHE_NAME}-retired"
     try:
-        tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
-        gguf_model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
+        with _gguf_parsed_once():
+            tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
+            gguf_model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name)
         # save_pretrained refuses a GGUF-loaded model; a fresh model from the same config saves fine.
         model = AutoModelForCausalLM.from_config(gguf_model.config)
         model.load_state_dict(gguf_model.state_dict())
@@ -105,3 +109,32 @@ def _convert(source: Path, folder: Path) -> None:
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         shutil.rmtree(retired, ignore_errors=True)
+
+
+@contextmanager
+def _gguf_parsed_once() -> Iterator[None]:
+    """Within a conversion, parse the GGUF file once and build gguf's tensor-name map once per architecture.
+
+    transformers' GGUF loader parses the file's metadata (49k tokenizer strings, read item by item) for the
+    config, again for the tokenizer and again for the weights, and rebuilds the name map for every module:
+    together about half of a 20-second conversion. Its functions import both names from `gguf` when called,
+    so the shared versions are set on that module for the conversion only, and put back after.
+    """
+    import gguf
+
+    reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
+    parsed: dict[str, object] = {}
+
+    def shared_reader(path: object, *args: object, **kwargs: object) -> object:
+        key = str(path)
+        if args or kwargs:  # another mode than the loader's read-only parse: nothing to share
+            return reader(path, *args, **kwargs)
+        if key not in parsed:
+            parsed[key] = reader(path)
+        return parsed[key]
+
+    gguf.GGUFReader, gguf.get_tensor_name_map = shared_reader, functools.cache(name_map)
+    try:
+        yield
+    finally:
+        gguf.GGUFReader, gguf.get_tensor_name_map = reader, name_map

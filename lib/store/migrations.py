@@ -260,6 +260,52 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE INDEX eval_ratings_by_rater ON eval_ratings (rater, run_id);
         """,
     ),
+    Migration(
+        8,
+        "Latency: load-test runs and request records",
+        """
+        -- One load test (or in-process probe): what was asked of which endpoint, and how it ended.
+        CREATE TABLE latency_runs (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL,                -- loadtest | probe
+            created_at REAL NOT NULL,          -- unix seconds
+            finished_at REAL,
+            status TEXT NOT NULL,              -- complete | stopped | failed
+            endpoint TEXT NOT NULL,
+            model TEXT NOT NULL,
+            spec TEXT NOT NULL,                -- JSON: the load test's settings
+            summary TEXT NOT NULL,             -- JSON: the `latency loadtest --json` figures
+            message TEXT NOT NULL DEFAULT ''
+        );
+        -- One LLM request, whoever measured it: a load test or probe (run_id set), an application's
+        -- track() call, an HTTP ingest batch or an ingested log (run_id NULL: production traffic).
+        CREATE TABLE latency_requests (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER REFERENCES latency_runs (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,              -- loadtest | probe | track | http | ingest
+            started_at REAL NOT NULL,          -- unix seconds
+            model TEXT NOT NULL DEFAULT '',
+            endpoint TEXT NOT NULL DEFAULT '',
+            ok INTEGER NOT NULL,
+            ttft_ms REAL,
+            e2el_ms REAL,
+            tpot_ms REAL,
+            itl_ms TEXT,                       -- JSON list of inter-token gaps (load tests and probes)
+            input_tokens INTEGER,
+            output_tokens INTEGER,
+            error_kind TEXT NOT NULL DEFAULT '',
+            error TEXT NOT NULL DEFAULT '',
+            status_code INTEGER,
+            feedback REAL CHECK (feedback IS NULL OR feedback BETWEEN 0 AND 1),  -- user satisfaction, 0-1
+            request_id TEXT,                   -- the sender's id: a retried batch is not stored twice
+            user TEXT NOT NULL DEFAULT ''
+        );
+        CREATE INDEX latency_requests_by_time ON latency_requests (started_at) WHERE run_id IS NULL;
+        CREATE INDEX latency_requests_by_run ON latency_requests (run_id) WHERE run_id IS NOT NULL;
+        CREATE UNIQUE INDEX latency_requests_by_request_id ON latency_requests (request_id)
+            WHERE request_id IS NOT NULL;
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version

@@ -50,7 +50,7 @@ PAGE_TABLE: tuple[PageEntry, ...] = (
         ":material/speed:",
         "pages.latency",
         "How fast does the endpoint answer, and are we inside our SLOs?",
-        False,
+        True,
     ),
     PageEntry(
         "Security",

@@ -8,13 +8,10 @@ hold constant states, so what Prometheus answers must equal what the fakes measu
 from __future__ import annotations
 
 import json
-import shutil
 import socket
-import subprocess
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from prometheus_client import CollectorRegistry, Gauge, start_http_server
@@ -23,17 +20,17 @@ from lib.errors import InputError, PitwallError
 from lib.gpu.exporter import start_exporter
 from lib.gpu.fake_nvml import GIB, FakeGpu, FakeNvml, GpuState
 from lib.gpu.nvml import NvmlReader
-from lib.gpu.prometheus import (
-    FleetView,
-    fleet_from_series,
-    fleet_history,
-    fleet_text,
-    query,
-    query_range,
-    read_fleet,
+from lib.gpu.prometheus import FleetView, fleet_from_series, fleet_history, fleet_text, read_fleet
+from lib.promql import query, query_range
+from tests.prometheus_server import (
+    PROMETHEUS,
+    assert_one_sentence,
+    assert_unreachable_is_one_sentence,
+    free_port,
+    running_prometheus,
+    wait_for_query,
 )
 
-PROMETHEUS = shutil.which("prometheus")
 MIB = 1024**2
 # dcgm-node's two GPUs: (gpu, UUID, utilisation %, FB used MiB, FB free MiB, temperature C, power W)
 DCGM_GPUS = [
@@ -61,12 +58,6 @@ class Fleet:
     readers: dict[str, NvmlReader]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def dcgm_endpoint() -> tuple[object, object, int]:
     """A loopback endpoint with dcgm-exporter's names and labels (released versions' `Hostname`)."""
     registry = CollectorRegistry()
@@ -92,21 +83,6 @@ def dcgm_endpoint() -> tuple[object, object, int]:
     return server, thread, server.server_address[1]
 
 
-def wait_for_targets(url: str, targets: int, log: Path, process: subprocess.Popen) -> None:
-    """Poll until Prometheus has scraped every target successfully (its `up` series all 1)."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            pytest.fail(f"Prometheus exited with {process.returncode}: {log.read_text()[-2000:]}")
-        try:
-            if query(url, "count(up == 1)", timeout=1) == [({}, float(targets))]:
-                return
-        except PitwallError:
-            pass  # not listening yet
-        time.sleep(0.2)
-    pytest.fail(f"Prometheus did not scrape all {targets} targets within 30 s: {log.read_text()[-2000:]}")
-
-
 @pytest.fixture(scope="module")
 def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
     """Two pitwall exporters, one dcgm-style endpoint, and a Prometheus scraping them every second."""
@@ -125,44 +101,16 @@ def fleet(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fleet]:
         targets.append(f"127.0.0.1:{server.server_address[1]}")
     dcgm_server, dcgm_thread, dcgm_port = dcgm_endpoint()
     servers.append((dcgm_server, dcgm_thread))
-    config = folder / "prometheus.yml"
-    config.write_text(
-        json.dumps(  # JSON is YAML
-            {
-                "global": {"scrape_interval": "1s", "scrape_timeout": "1s", "evaluation_interval": "1m"},
-                "scrape_configs": [
-                    {"job_name": "pitwall", "static_configs": [{"targets": targets}]},
-                    {"job_name": "dcgm", "static_configs": [{"targets": [f"127.0.0.1:{dcgm_port}"]}]},
-                ],
-            }
-        )
-    )
-    port = free_port()
-    log = folder / "prometheus.log"
-    with log.open("w") as output:
-        process = subprocess.Popen(
-            [
-                str(PROMETHEUS),
-                f"--config.file={config}",
-                f"--storage.tsdb.path={folder / 'data'}",
-                f"--web.listen-address=127.0.0.1:{port}",
-                "--storage.tsdb.retention.time=1h",
-                "--log.level=warn",
-            ],
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
-    url = f"http://127.0.0.1:{port}"
+    scrape_configs = [
+        {"job_name": "pitwall", "static_configs": [{"targets": targets}]},
+        {"job_name": "dcgm", "static_configs": [{"targets": [f"127.0.0.1:{dcgm_port}"]}]},
+    ]
     try:
-        wait_for_targets(url, 3, log, process)
-        yield Fleet(url, f"http://127.0.0.1:{servers[0][0].server_address[1]}", readers)
+        with running_prometheus(folder, scrape_configs) as prometheus:
+            # every target scraped successfully: its `up` series all 1
+            wait_for_query(prometheus, "count(up == 1)", [({}, 3.0)], "did not scrape all 3 targets")
+            yield Fleet(prometheus.url, f"http://127.0.0.1:{servers[0][0].server_address[1]}", readers)
     finally:
-        process.terminate()
-        try:
-            process.wait(10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(5)
         for server, thread in servers:
             server.shutdown()
             server.server_close()
@@ -260,17 +208,8 @@ def test_a_range_query_answers_points(fleet: Fleet) -> None:
     assert sorted(counts.values()) == [2.0, 3.0]
 
 
-def assert_one_sentence(message: str, shown: str) -> None:
-    assert "\n" not in message and message.endswith("."), message
-    assert shown in message, message
-
-
 def test_an_unreachable_prometheus_is_one_sentence() -> None:
-    url = f"http://127.0.0.1:{free_port()}"
-    with pytest.raises(PitwallError) as caught:
-        read_fleet(url, timeout=2)
-    assert_one_sentence(str(caught.value), url)
-    assert "cannot be reached (connection refused)" in str(caught.value)
+    assert_unreachable_is_one_sentence(lambda url: read_fleet(url, timeout=2))
 
 
 def test_a_prometheus_that_never_answers_times_out() -> None:
