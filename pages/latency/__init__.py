@@ -9,13 +9,13 @@ the stored load tests.
 from __future__ import annotations
 
 import streamlit as st
-from pages.latency.loadtest import loadtest_tab
-from pages.latency.probe import probe_tab
-from pages.latency.runs import runs_tab
 
 from pages.latency.ingest import ingest_tab
+from pages.latency.loadtest import loadtest_tab
 from pages.latency.monitor import monitor_tab
+from pages.latency.probe import probe_tab
 from pages.latency.prometheus import prometheus_tab
+from pages.latency.runs import runs_tab
 from pages.widgets.feedback import shows_errors
 
 
