@@ -125,6 +125,9 @@ SCHEMA: tuple[Setting, ...] = (
             maximum=0.99999),
     Setting("latency.slo_window_days", float, 30.0, "Period over which each SLO's error budget is counted (days).",
             minimum=1, maximum=365),
+    Setting("latency.keep_days", float, 90.0,
+            "Production requests (track, ingest, logs) kept this many days (at least the SLO period); load tests "
+            "keep theirs.", minimum=1, maximum=3650),
     Setting("latency.anomaly_z", float, 3.5,
             "Robust z-score (median and MAD of per-minute p95) at which a latency minute is flagged as unusual.",
             minimum=1, maximum=20),

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
+import threading
 import time
 
 from lib import config
@@ -89,24 +91,36 @@ def _loadtest(args: argparse.Namespace) -> int:
 
 
 def _loadtest_here(spec, api_key: str) -> dict:
+    """Run in this process; Ctrl-C stops sending and prints the figures of what finished."""
     from lib.latency.jobs import prompts_for, token_counter
     from lib.latency.loadtest import run_loadtest
     from lib.latency.metrics import slo_from_settings
     from lib.settings import load_settings_or_defaults
 
     prompts = prompts_for(spec)
+    stop = threading.Event()
+    on_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGINT, lambda *_: stop.set()) if on_main_thread else None
     update, close = progress_bar("requests", unit="request")
     try:
         result = run_loadtest(
             spec,
             prompts,
             api_key,
-            count_tokens=token_counter(),
+            count_tokens=token_counter(spec.model),
+            should_stop=stop.is_set,
             on_progress=lambda r: update(round(r.progress() * 1000), 1000),
         )
     finally:
         close()
-    return result.summary(slo_from_settings(load_settings_or_defaults()[0])).to_dict()
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
+    summary = result.summary(slo_from_settings(load_settings_or_defaults()[0])).to_dict()
+    if result.stopped:
+        print(
+            f"pitwall: stopped; the figures cover the {len(result.records):,} requests that finished.", file=sys.stderr
+        )
+    return summary
 
 
 def _saved_loadtest(spec, api_key: str) -> dict:

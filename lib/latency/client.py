@@ -336,7 +336,10 @@ async def stream_request(
     if record.output_tokens is None:
         if parts is not None:
             record.output_text = "".join(parts)
-            record.output_tokens = int(count_tokens(record.output_text))
+            try:
+                record.output_tokens = int(count_tokens(record.output_text))
+            except Exception:  # a tokenizer that fails must not lose a request that succeeded
+                record.output_tokens = chunks
         else:
             record.output_tokens = chunks
     record.tpot_ms = None

@@ -175,7 +175,8 @@ def requests_scatter_figure(frame: pd.DataFrame) -> go.Figure:
 
 def error_budget_figure(slos: pd.DataFrame) -> go.Figure:
     """Error budget left per SLO (bars from -100% to 100%; below 0 the SLO is broken)."""
-    left = (pd.to_numeric(slos["budget left"], errors="coerce").fillna(0) * 100).clip(lower=-100)
+    raw = pd.to_numeric(slos["budget left"], errors="coerce") * 100
+    left = raw.fillna(0).clip(lower=-100)  # no requests measured: no bar, labelled so
     colors = [BAD if v < 0 else (ACCENT if v < 25 else GOOD) for v in left]
     figure = go.Figure(
         go.Bar(
@@ -183,7 +184,7 @@ def error_budget_figure(slos: pd.DataFrame) -> go.Figure:
             y=slos["SLO"],
             orientation="h",
             marker_color=colors,
-            text=[f"{v:.0f}%" for v in left],
+            text=["no data" if pd.isna(v) else f"{v:.0f}%" for v in raw],
             textposition="auto",
         )
     )

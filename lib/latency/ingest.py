@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from lib.errors import InputError, first_line
-from lib.latency.records import ERROR_KINDS, RequestRecord, save_records
+from lib.latency.records import ERROR_KINDS, RequestRecord, save_records, score_feedback
 from lib.store import Store
 
 MAX_PROBLEMS = 100  # per-row problems kept; the counts cover every row
@@ -87,9 +87,9 @@ FIELDS: dict[str, tuple[str, tuple[tuple[str, str | None], ...]]] = {
     "score": ("score", (("score", None), ("rating", None), ("stars", None), ("user_score", None))),
     "thumbs": ("thumbs", (("thumbs", None), ("thumb", None), ("thumbs_up", None), ("vote", None))),
     "user": ("text", (("user", None), ("user_id", None), ("enduser_id", None), ("username", None))),
-    "request_id": ("text", (
-        ("request_id", None), ("gen_ai_response_id", None), ("id", None), ("span_id", None), ("trace_id", None),
-    )),
+    # Not `id` (often a row number, 1, 2, ... in every log) nor `trace_id` (shared by a trace's calls): request ids
+    # are unique across the store, so either would drop later requests as "already stored"; a mapping may name them.
+    "request_id": ("text", (("request_id", None), ("gen_ai_response_id", None), ("span_id", None))),
 }  # fmt: skip
 _ALIAS_UNITS = {(name, alias): unit for name, (_kind, aliases) in FIELDS.items() for alias, unit in aliases}
 _NEEDED = "a start time (timestamp, started_at, ...) and a latency (latency_ms, e2el_ms, ttft_ms, OTel's durations)"
@@ -97,6 +97,7 @@ _TRUE = {"true", "yes", "y", "ok", "success", "succeeded", "successful", "comple
 _FALSE = {"false", "no", "n", "error", "failed", "failure", "fail", "ko", "status_code_error", "timeout", "cancelled"}
 _UP = {"up", "+1", "1", "true", "yes", "y", "like", "liked", "positive", "good", "thumbs_up", "👍"}
 _DOWN = {"down", "-1", "false", "no", "n", "dislike", "disliked", "negative", "bad", "thumbs_down", "👎"}
+_NO_ERROR = {"false", "0", "0.0", "no", "n", "none", "null", "nil", "nan", "n/a", "na", "-"}  # an error column's "no"
 
 
 @dataclass
@@ -197,6 +198,9 @@ def check_mapping(data: dict, columns: Any, name: str = "The mapping") -> dict[s
         if unit is not None and unit not in UNITS:
             bad.append(f"{key} (unit {unit!r}; use s, ms, us or ns)")
             continue
+        if spec.get("scale") is not None and not _good_scale(spec["scale"]):
+            bad.append(f"{key} (scale {str(spec['scale'])[:40]!r}; give two numbers, low then high, such as [1, 5])")
+            continue
         found = present.get(column) or loose.get(normalise(column))
         if found is None:
             missing.append(column)
@@ -213,6 +217,15 @@ def check_mapping(data: dict, columns: Any, name: str = "The mapping") -> dict[s
     if parts:
         raise InputError(f"{name} names {'; and '.join(parts)}; fix the mapping.")
     return resolved
+
+
+def _good_scale(scale: Any) -> bool:
+    """A score scale a mapping may give: two finite numbers (not booleans), low < high."""
+    if not isinstance(scale, list | tuple) or len(scale) != 2:
+        return False
+    if not all(isinstance(end, int | float) and not isinstance(end, bool) and math.isfinite(end) for end in scale):
+        return False
+    return scale[0] < scale[1]
 
 
 def merge_mapping(automatic: dict[str, str], user: dict[str, Any]) -> dict[str, Any]:
@@ -325,6 +338,21 @@ def _truth(value: Any) -> bool | None:
     return None
 
 
+def _error_cell(value: Any) -> str | None:
+    """An error cell: None for no error (empty, false, 0, "none", "no"), "" for a bare true (failed, nothing said),
+    else its text. `_truth()` reads only non-text cells here: it would take words like `timeout` for false."""
+    if _missing(value):
+        return None
+    if not isinstance(value, str):
+        truth = _truth(value)
+        if truth is not None:
+            return "" if truth else None
+    text = str(value).strip()
+    if text.lower() in _NO_ERROR:
+        return None
+    return "" if text.lower() in ("true", "yes", "y", "1", "1.0") else text
+
+
 def _status(value: Any) -> tuple[bool | None, int | None]:
     """(ok, HTTP status code) from a status cell: a number is a code (>= 400 failed), a word says ok or failed."""
     if _missing(value) or isinstance(value, bool | np.bool_):
@@ -352,14 +380,6 @@ def _thumbs(value: Any, zero_is_down: bool) -> float | None:
     if text in _DOWN or text in ("-1.0",):
         return 0.0
     return None
-
-
-def score_feedback(score: float, scale: tuple[float, float] = (1, 5)) -> float:
-    """A score on `scale` as 0-1: (score - low) / (high - low); ValueError outside the scale."""
-    low, high = float(scale[0]), float(scale[1])
-    if not high > low or not low <= float(score) <= high:
-        raise ValueError(f"score {score} is outside the scale {low:g}-{high:g}")
-    return (float(score) - low) / (high - low)
 
 
 def _error_kind(text: str, code: int | None) -> str:
@@ -462,7 +482,8 @@ def _convert(
     tokens = {name: values for name in ("input_tokens", "output_tokens")
               if (values := numeric(name, _counts)) is not None}  # fmt: skip
     texts = {name: cells(name, lambda v: "" if _missing(v) else str(v).strip(), "")
-             for name in ("model", "endpoint", "error_kind", "error", "user", "request_id")}  # fmt: skip
+             for name in ("model", "endpoint", "user", "request_id")}  # fmt: skip
+    errors = {name: cells(name, _error_cell, None) for name in ("error_kind", "error")}
     ok_cells = cells("ok", lambda v: None if _missing(v) else _truth(v), None)
     statuses = cells("status", _status, (None, None))
     codes = cells("status_code", _status, (None, None))
@@ -478,15 +499,15 @@ def _convert(
             continue
         code = codes[i][1] if codes[i][1] is not None else statuses[i][1]
         failed = ok_cells[i] is False or statuses[i][0] is False or codes[i][0] is False
-        failed = failed or bool(texts["error_kind"][i] or texts["error"][i])
+        failed = failed or errors["error_kind"][i] is not None or errors["error"][i] is not None
         e2el = _value(durations.get("e2el_ms"), i)
         ttft = _value(durations.get("ttft_ms"), i)
         if e2el is None and ttft is None and not failed:
             problem(i, "no latency (the latency columns are empty or not numbers); left out")
             continue
-        kind, error = "", texts["error"][i]
+        kind, error = "", errors["error"][i] or ""
         if failed:
-            given = texts["error_kind"][i]
+            given = errors["error_kind"][i] or ""
             kind = _error_kind(given, code)
             if given and given != kind and not error:
                 error = given  # keep what the log said (`RateLimitError`) beside the kind we filed it under
@@ -520,7 +541,7 @@ def _counts(series: pd.Series, _spec: _Source) -> np.ndarray:
 
 def _fallbacks(mapping: dict[str, Any], columns: Any) -> dict[str, list[_Source]]:
     """For each automatically mapped field, its other alias columns (a log whose failed rows lack
-    `gen_ai.response.model` but have `gen_ai.request.model`; a batch mixing `request_id` and `id`)."""
+    `gen_ai.response.model` but have `gen_ai.request.model`; a batch mixing `request_id` and `span_id`)."""
     automatic = detect_mapping(columns)
     used = {_column_of(value) for value in mapping.values() if value is not None}
     by_name: dict[str, str] = {}

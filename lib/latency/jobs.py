@@ -9,9 +9,11 @@ import secrets
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
+from pathlib import Path
 
 from lib import config
-from lib.errors import PitwallError
+from lib.errors import PitwallError, first_line
 from lib.jobs import JobContext
 from lib.jobs.model import JobCancelled
 from lib.latency.loadtest import LoadTestResult, LoadTestSpec, run_loadtest
@@ -19,76 +21,108 @@ from lib.latency.metrics import slo_from_settings
 from lib.latency.prompts import load_prompts, synthetic_prompts
 from lib.latency.runs import COMPLETE, FAILED, STOPPED, add_run_requests, finish_run, start_run
 from lib.settings import load_settings_or_defaults
+from lib.urls import split_credentials
 
 log = logging.getLogger("pitwall.latency")
-# API keys live in this process's memory only, under a random handle: job parameters are stored in the
-# database, and a key must never be.
-_API_KEYS: dict[str, str] = {}
-_KEYS_LOCK = threading.Lock()
+# Secrets live in this process's memory only, under a random handle: job parameters and runs are stored in
+# the database, and neither an API key nor a user:password@ in the endpoint URL may be.
+_SECRETS: dict[str, tuple[str, str]] = {}  # handle -> (API key, endpoint URL with its credentials)
+_SECRETS_LOCK = threading.Lock()
+MAX_PROMPTS = 1000  # synthetic prompts made for a run; longer runs use them in turn
 
 
-def hold_api_key(api_key: str) -> str | None:
-    """Keep a key in memory for a job about to be queued; the job's parameters carry only the returned handle."""
-    if not api_key:
+def hold_secrets(api_key: str, endpoint: str) -> str | None:
+    """Keep a key and a credentialed URL in memory for a job about to be queued; its parameters carry the handle."""
+    if not api_key and split_credentials(endpoint)[1] == "":
         return None
     handle = secrets.token_hex(8)
-    with _KEYS_LOCK:
-        _API_KEYS[handle] = api_key
+    with _SECRETS_LOCK:
+        _SECRETS[handle] = (api_key, endpoint)
     return handle
 
 
-def _take_api_key(handle: str | None) -> str:
+def _take_secrets(handle: str | None, endpoint: str) -> tuple[str, str]:
     if handle is None:
-        return ""
-    with _KEYS_LOCK:
-        key = _API_KEYS.pop(handle, None)
-    if key is None:  # the server restarted between queueing and running: the key is gone, by design
+        return "", endpoint
+    with _SECRETS_LOCK:
+        held = _SECRETS.pop(handle, None)
+    if held is None:  # the server restarted between queueing and running: the secrets are gone, by design
         raise PitwallError("This load test's API key is no longer in memory (the server restarted); start it again.")
-    return key
+    return held
+
+
+def forget_secrets(handle: str | None) -> None:
+    """Drop held secrets whose job will never run (it could not be queued)."""
+    if handle is not None:
+        with _SECRETS_LOCK:
+            _SECRETS.pop(handle, None)
 
 
 @functools.lru_cache(maxsize=1)
 def prompt_tokenizer() -> object | None:
-    """The default model's tokenizer, for sizing synthetic prompts and counting tokens a server does not report."""
+    """The default model's tokenizer, for sizing synthetic prompts (a length in tokens of some tokenizer)."""
     try:
         from lib.models.loader import load_tokenizer
 
         return load_tokenizer(config.default_model_spec())
-    except Exception as error:  # no tokenizer: prompts are sized in words and tokens counted per chunk
+    except Exception as error:  # no tokenizer: prompts are sized in words
         log.info("No tokenizer for load-test prompts (%s); sizing prompts in words", error)
         return None
 
 
-def token_counter() -> Callable[[str], int] | None:
-    """Count output tokens with the default model's tokenizer (when the server sends no usage)."""
-    tokenizer = prompt_tokenizer()
+@functools.lru_cache(maxsize=8)
+def _local_tokenizer(folder: str) -> object | None:
+    try:
+        from transformers import AutoTokenizer
+
+        return AutoTokenizer.from_pretrained(folder)
+    except Exception as error:  # not a model folder: count chunks instead
+        log.info("No tokenizer in %s (%s); counting streamed chunks", folder, error)
+        return None
+
+
+def token_counter(model: str) -> Callable[[str], int] | None:
+    """Count output tokens the server did not report with the served model's own tokenizer, where this machine has
+    it (the model name is a local folder, as `transformers serve` names it, or the embedded model); else None, and
+    the client counts streamed chunks. Another model's tokenizer would skew TPOT by the ratio of vocabularies."""
+    if model == config.default_model_spec():
+        tokenizer = prompt_tokenizer()
+    elif Path(model).is_dir():
+        tokenizer = _local_tokenizer(str(Path(model).resolve()))
+    else:
+        return None
     if tokenizer is None:
         return None
     return lambda text: len(tokenizer.encode(text, add_special_tokens=False))  # type: ignore[attr-defined]
 
 
 def prompts_for(spec: LoadTestSpec) -> list[str]:
-    """The prompts file's prompts, or synthetic prompts of the asked input length (one per request)."""
+    """The prompts file's prompts, or synthetic prompts of the asked input length (used in turn by longer runs)."""
     if spec.prompts_file:
         return load_prompts(spec.prompts_file)
-    count = spec.count or max(1, min(1000, int((spec.rate or 10) * (spec.duration_s or 10))))
-    return synthetic_prompts(count, spec.input_tokens, prompt_tokenizer(), seed=spec.seed)
+    count = spec.count or int((spec.rate or 10) * (spec.duration_s or 10))
+    return synthetic_prompts(max(1, min(MAX_PROMPTS, count)), spec.input_tokens, prompt_tokenizer(), seed=spec.seed)
+
+
+def stored_spec(spec: LoadTestSpec) -> LoadTestSpec:
+    """The spec as it may be stored: the endpoint without user:password@."""
+    return replace(spec, endpoint=split_credentials(spec.endpoint)[0])
 
 
 def loadtest_params(spec: LoadTestSpec, api_key: str = "") -> dict:
-    """The job's parameters: the spec (checked now) and a handle on the key held in memory."""
+    """The job's parameters: the spec (checked now, credentials taken out) and a handle on the secrets held."""
     spec.validate()
-    return {"spec": spec.to_dict(), "api_key_handle": hold_api_key(api_key)}
+    return {"spec": stored_spec(spec).to_dict(), "credentials_handle": hold_secrets(api_key, spec.endpoint)}
 
 
-def loadtest_job(context: JobContext, spec: dict, api_key_handle: str | None = None) -> dict:
-    """Run the load test, storing requests as they finish; the run is closed before the job reports."""
+def loadtest_job(context: JobContext, spec: dict, credentials_handle: str | None = None) -> dict:
+    """Run the load test, storing requests as they finish; the run is closed however the job ends."""
     test = LoadTestSpec(**spec)
-    api_key = _take_api_key(api_key_handle)
+    api_key, endpoint = _take_secrets(credentials_handle, test.endpoint)
     context.progress(0, 0, "preparing prompts (sized with the default model's tokenizer; its first use converts it)")
     prompts = prompts_for(test)
     store, slo = context.store, slo_from_settings(load_settings_or_defaults()[0])
-    run_id = start_run(store, "loadtest", test.endpoint, test.model, test.to_dict(), time.time())
+    run_id = start_run(store, "loadtest", test.endpoint, test.model, test.to_dict(), time.time(), context.job_id)
     context.keep({"latency_run": run_id})
     saved = 0
 
@@ -102,20 +136,25 @@ def loadtest_job(context: JobContext, spec: dict, api_key_handle: str | None = N
         save_new(snapshot)
         done = len(snapshot.records)
         failed = sum(1 for r in snapshot.records if not r.ok)
-        context.progress(
-            round(snapshot.progress() * 1000),
-            1000,
-            f"{done:,} requests done, {failed:,} failed, {snapshot.in_flight} in flight",
-        )
+        message = f"{done:,} requests done, {failed:,} failed, {snapshot.in_flight} in flight"
+        context.progress(round(snapshot.progress() * 1000), 1000, message)
 
     try:
-        result = run_loadtest(test, prompts, api_key, on_progress=on_progress, count_tokens=token_counter())
-    except JobCancelled as stop:
-        partial = getattr(stop, "partial_result", None)
-        _close(store, run_id, partial, slo, save_new, STOPPED, "stopped before the end; what finished was kept")
-        raise
-    except PitwallError as error:
-        _close(store, run_id, None, slo, save_new, FAILED, str(error))
+        result = run_loadtest(
+            replace(test, endpoint=endpoint),
+            prompts,
+            api_key,
+            on_progress=on_progress,
+            count_tokens=token_counter(test.model),
+        )
+    except BaseException as error:  # stopped, failed or interrupted: close the run with what was measured
+        partial = getattr(error, "partial_result", None)
+        stopped = isinstance(error, JobCancelled | KeyboardInterrupt)
+        message = "stopped before the end; what finished was kept" if stopped else first_line(error)
+        try:
+            _close(store, run_id, partial, slo, save_new, STOPPED if stopped else FAILED, message)
+        except Exception as closing:  # the store itself failed: the job's error says why; the run stays to reap
+            log.warning("load test run #%s could not be closed: %s", run_id, closing)
         raise
     status = STOPPED if result.stopped else COMPLETE
     summary = _close(store, run_id, result, slo, save_new, status, "")

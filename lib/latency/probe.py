@@ -78,8 +78,8 @@ def probe(
     if not prompts:
         raise InputError("The probe has no prompts; give at least one.")
     loaded = shared_model(model_spec, dtype)  # a model that cannot be loaded is the caller's one sentence
-    started = time.perf_counter()
     _warm_up(loaded, prompts[0])
+    started = time.perf_counter()  # after the warm-up: its set-up cost is not the model's throughput
     records: list[RequestRecord] = []
     generation_s = 0.0
     for index, text in enumerate(prompts):

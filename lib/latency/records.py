@@ -47,6 +47,14 @@ def tpot_of(ttft_ms: float | None, e2el_ms: float | None, output_tokens: int | N
     return (e2el_ms - ttft_ms) / (output_tokens - 1)
 
 
+def score_feedback(score: float, scale: tuple[float, float] = (1, 5)) -> float:
+    """A score on `scale` as 0-1: (score - low) / (high - low); ValueError outside the scale."""
+    low, high = float(scale[0]), float(scale[1])
+    if not high > low or not low <= float(score) <= high:
+        raise ValueError(f"score {score} is outside the scale {low:g}-{high:g}")
+    return (float(score) - low) / (high - low)
+
+
 @dataclass
 class RequestRecord:
     """One request: when it started (unix seconds), whether it succeeded, its times (ms) and tokens."""

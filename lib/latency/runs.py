@@ -62,15 +62,34 @@ def save_run(
     return LatencyRun(run_id, kind, created_at, finished_at, status, endpoint, model, spec, summary, message)
 
 
-def start_run(store: Store, kind: str, endpoint: str, model: str, spec: dict, created_at: float) -> int:
+def start_run(
+    store: Store, kind: str, endpoint: str, model: str, spec: dict, created_at: float, job_id: int | None = None
+) -> int:
     """Record a run that is starting (status running); its requests are added as they finish."""
     with store.write() as conn:
         cursor = conn.execute(
-            "INSERT INTO latency_runs (kind, created_at, status, endpoint, model, spec, summary) "
-            "VALUES (?, ?, ?, ?, ?, ?, '{}')",
-            (kind, created_at, RUNNING, endpoint, model, jsonsafe.dumps(spec)),
+            "INSERT INTO latency_runs (kind, job_id, created_at, status, endpoint, model, spec, summary) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, '{}')",
+            (kind, job_id, created_at, RUNNING, endpoint, model, jsonsafe.dumps(spec)),
         )
         return int(cursor.lastrowid)
+
+
+def close_cut_off_runs(store: Store) -> int:
+    """Mark runs still `running` whose job has ended (its process died, or it was killed) as failed; return how many.
+
+    Their requests stay: what was measured before the cut is kept and shown.
+    """
+    with store.write() as conn:
+        cursor = conn.execute(
+            "UPDATE latency_runs SET status = ?, finished_at = COALESCE(finished_at, created_at), "
+            "message = 'cut off: its job ended before the run could be closed (the process stopped); "
+            "the requests measured before that are kept' "
+            "WHERE status = ? AND job_id IS NOT NULL AND job_id NOT IN "
+            "(SELECT id FROM jobs WHERE state IN ('queued', 'running'))",
+            (FAILED, RUNNING),
+        )
+        return cursor.rowcount
 
 
 def add_run_requests(store: Store, run_id: int, records: Sequence[RequestRecord]) -> None:
@@ -98,7 +117,8 @@ def _run(row: dict) -> LatencyRun:
 
 
 def list_runs(store: Store, limit: int = 200) -> list[LatencyRun]:
-    """Stored runs, newest first, without their requests."""
+    """Stored runs, newest first, without their requests (runs whose job died are closed first)."""
+    close_cut_off_runs(store)
     with store.read() as conn:
         rows = conn.execute("SELECT * FROM latency_runs ORDER BY id DESC LIMIT ?", (limit,)).fetchall()
     return [_run(dict(row)) for row in rows]

@@ -21,8 +21,12 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lib.latency.records import RequestRecord
+
+if TYPE_CHECKING:
+    from lib.store import Store
 
 log = logging.getLogger("pitwall.latency")
 INGEST_PATH = "/api/latency/ingest"
@@ -66,8 +70,20 @@ class BatchSender:
         self._last_warning = (0.0, "")
 
     def put(self, item: Item) -> None:
-        """Queue a record or feedback; when the queue is full the oldest item is dropped instead of waiting."""
+        """Queue a record or feedback; when the queue is full the oldest item is dropped instead of waiting.
+
+        After `close()` the item is dropped and counted (a warning at most once a minute): nothing would send it.
+        """
+        if not self.try_put(item):
+            with self._cond:
+                self.dropped += 1
+            self._warn("the sender was closed (configure() replaced it, or the interpreter is exiting)", 1)
+
+    def try_put(self, item: Item) -> bool:
+        """Queue like `put`, but return False (and count nothing) when the sender is closed, to hand it elsewhere."""
         with self._cond:
+            if self._closed:
+                return False
             if len(self._queue) >= self.max_queue:
                 self._queue.popleft()
                 self.dropped += 1
@@ -79,6 +95,7 @@ class BatchSender:
                 self._thread.start()
             elif len(self._queue) == 1 or len(self._queue) >= self.batch_size:
                 self._cond.notify_all()  # the first item starts the interval; a full batch leaves at once
+            return True
 
     @property
     def pending(self) -> int:
@@ -150,10 +167,12 @@ class BatchSender:
 
     def _warn(self, reason: str, count: int) -> None:
         now = time.monotonic()
-        last_at, last_reason = self._last_warning
-        if reason != last_reason or now - last_at >= WARN_EVERY_S:
-            log.warning("Pitwall latency: %d tracked items dropped: %s", count, reason)
+        with self._cond:  # the sender's thread and application threads (put after close) both warn
+            last_at, last_reason = self._last_warning
+            if reason == last_reason and now - last_at < WARN_EVERY_S:
+                return
             self._last_warning = (now, reason)
+        log.warning("Pitwall latency: %d tracked items dropped: %s", count, reason)
 
 
 def local_delivery(home: Path | None = None) -> Deliver:
@@ -161,7 +180,6 @@ def local_delivery(home: Path | None = None) -> Deliver:
 
     def deliver(records: list[RequestRecord], feedback: list[Feedback]) -> None:
         from lib.latency.records import save_records, set_feedback
-        from lib.latency.watch import records_arrived
         from lib.store import open_store
 
         store = open_store(Path(home).expanduser() / "pitwall.db" if home else None)
@@ -169,9 +187,17 @@ def local_delivery(home: Path | None = None) -> Deliver:
         for item in feedback:
             set_feedback(store, item.request_id, item.feedback)
         if stored:
-            records_arrived(store)
+            check_slos_soon(store)
 
     return deliver
+
+
+def check_slos_soon(store: Store) -> None:
+    """Run the (throttled) SLO check after new records on a short-lived daemon thread, off the caller's path: the
+    first arrival in a throttle window would otherwise check on the thread that stored them."""
+    from lib.latency.watch import records_arrived
+
+    threading.Thread(target=records_arrived, args=(store,), name="pitwall-latency-slo-check", daemon=True).start()
 
 
 def http_delivery(

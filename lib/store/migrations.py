@@ -268,6 +268,7 @@ MIGRATIONS: tuple[Migration, ...] = (
         CREATE TABLE latency_runs (
             id INTEGER PRIMARY KEY,
             kind TEXT NOT NULL,                -- loadtest | probe
+            job_id INTEGER,                    -- the job that ran it: a running run whose job ended was cut off
             created_at REAL NOT NULL,          -- unix seconds
             finished_at REAL,
             status TEXT NOT NULL,              -- complete | stopped | failed

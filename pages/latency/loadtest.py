@@ -9,14 +9,14 @@ import streamlit as st
 from lib.errors import InputError
 from lib.jobs import submit
 from lib.jobs.inputs import stage_bytes
-from lib.latency.jobs import loadtest_params
+from lib.latency.jobs import forget_secrets, loadtest_params
 from lib.latency.loadtest import LoadTestSpec
 from lib.latency.runs import RUNNING, get_run, list_runs
 from lib.store import open_store
 from pages.latency.local_server import local_server_panel
 from pages.latency.run_view import show_run
 from pages.widgets.feedback import shows_errors
-from pages.widgets.jobs import job_outcome, latest_finished, live_jobs
+from pages.widgets.jobs import active_jobs, job_outcome, latest_finished, live_jobs
 
 PROMPT_TYPES = ["txt", "jsonl", "csv"]
 
@@ -107,25 +107,27 @@ def _start(spec: LoadTestSpec, api_key: str) -> None:
         raise InputError("Name the model to request, as the server serves it (GET /v1/models lists them).")
     params = loadtest_params(spec, api_key)  # checks the spec: one sentence for a bad URL or count
     amount = f"{spec.requests:,} requests" if spec.requests else f"{spec.duration_s:g} s"
-    job_id = submit("latency-loadtest", params, f"Load test of {spec.model} ({amount})")
+    try:
+        job_id = submit("latency-loadtest", params, f"Load test of {spec.model} ({amount})")
+    except BaseException:
+        forget_secrets(params["credentials_handle"])  # the job will never run to take them
+        raise
     st.toast(f"Started as job #{job_id}.", icon=":material/play_arrow:")
 
 
 def _latest_run() -> None:
-    """The newest load test: redrawn every second while it runs, so its charts fill in live."""
-    runs = [run for run in list_runs(open_store(), limit=20) if run.kind == "loadtest"]
-    if not runs:
-        return
-    latest = runs[0]
+    """The newest load test, redrawn every second while one is queued or running, so its charts fill in live."""
+    running = bool(active_jobs("latency-loadtest"))
 
-    @st.fragment(run_every=1.0 if latest.status == RUNNING else None)
+    @st.fragment(run_every=1.0 if running else None)
     def live() -> None:
         with shows_errors("Reading the load test"):
-            run = get_run(open_store(), latest.id)
-            if run is not None:
-                st.subheader("Live results" if run.status == RUNNING else "Latest load test", divider="gray")
-                show_run(run, "lt_run")
-                if run.status != latest.status:
-                    st.rerun(scope="app")
+            store = open_store()
+            runs = [run for run in list_runs(store, limit=20) if run.kind == "loadtest"]
+            run = get_run(store, runs[0].id) if runs else None
+            if run is None:
+                return
+            st.subheader("Live results" if run.status == RUNNING else "Latest load test", divider="gray")
+            show_run(run, "lt_run")
 
     live()

@@ -23,8 +23,10 @@ STATE_BADGES = {
 def local_server_panel() -> ServeInfo | None:
     """The managed server's state with Start/Stop; returns it when it is up, so the form can aim at it."""
     info = serve_status()
-    with st.expander("Local endpoint: `transformers serve`", expanded=info is None or info.state != "ready"):
-        if info is not None and info.state != "exited":
+    running = info is not None and info.state != "exited"
+    label = "Local endpoint: `transformers serve`" + (f" ({info.state} at {info.url})" if running else "")
+    with st.expander(label, expanded=info is None or info.state != "ready"):
+        if running:
             _running(info)
             return info
         if info is not None:
@@ -36,11 +38,16 @@ def local_server_panel() -> ServeInfo | None:
         model_col, port_col, go_col = st.columns([3, 1, 1], vertical_alignment="bottom")
         spec = model_col.text_input("Model to serve", config.default_model_spec(), key="srv_model", help=MODEL_HELP)
         port = port_col.number_input(
-            "Port", 1024, 65535, load_settings_or_defaults()[0]["latency.serve_port"], key="srv_port"
+            "Port",
+            0,
+            65535,
+            load_settings_or_defaults()[0]["latency.serve_port"],
+            key="srv_port",
+            help="A loopback port; 0 picks a free one.",
         )
         if go_col.button("Start server", icon=":material/rocket_launch:", key="srv_start"):
             with shows_errors("Starting transformers serve"), st.spinner("Starting transformers serve..."):
-                aim_form_at(start_serve(spec.strip(), int(port)))
+                aim_form_at(start_serve(spec.strip(), int(port) or None))
                 st.rerun()
     return None
 

@@ -42,8 +42,7 @@ METRICS = {"TTFT": "ttft_ms", "E2EL": "e2el_ms", "TPOT": "tpot_ms"}
 def monitor_tab() -> None:
     """Filters, then the SLOs, the charts and the per-model table, refreshed live when asked."""
     store = open_store()
-    span = production_span(store)
-    if span is None:
+    if production_span(store) is None:
         st.info(
             "No production requests yet. Wrap your application's LLM calls in `lib.latency.track()`, send records "
             "to this dashboard's ingest route, or ingest a request log (Ingest tab). To look around first, load "
@@ -60,7 +59,7 @@ def monitor_tab() -> None:
     @st.fragment(run_every=10 if live else None)
     def panel() -> None:
         with shows_errors("Reading the requests"):
-            _panel(RANGES[label], models, span)
+            _panel(RANGES[label], models, production_span(open_store()))  # read each redraw: new traffic moves it
 
     panel()
 
@@ -137,7 +136,7 @@ def _slos(store, settings, now: float) -> None:
     period_s = settings["latency.slo_window_days"] * 86400
     objectives = objectives_from_settings(settings)
     table = slo_table(production_frame(store, now - period_s, now), objectives, now, period_s)
-    st.markdown(f"##### SLOs over the last {settings['latency.slo_window_days']:g} days")
+    st.markdown(f"##### SLOs over the last {settings['latency.slo_window_days']:g} days, all models")
     left, right = st.columns([3, 2])
     percent = st.column_config.NumberColumn(format="percent")
     left.dataframe(

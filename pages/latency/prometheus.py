@@ -11,6 +11,18 @@ from lib.latency.prometheus import LABELS, latency_history, latency_quantiles
 from lib.settings import load_settings_or_defaults
 
 WINDOWS = ("1m", "5m", "15m", "1h")
+CACHE_SECONDS = 15  # a widget change anywhere on the page reruns this tab: ask Prometheus at most this often
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _quantiles(url: str, window: str, timeout: float):
+    return latency_quantiles(url, window=window, timeout=timeout)
+
+
+@st.cache_data(ttl=CACHE_SECONDS, show_spinner=False)
+def _history(url: str, metric: str, window: str, timeout: float, end_minute: int):
+    end = (end_minute + 1) * 60.0  # the minute under way included: a fresh server has only seconds of data
+    return latency_history(url, metric, 0.99, end - 3 * 3600, end, 30, window=window, timeout=timeout)
 
 
 def prometheus_tab() -> None:
@@ -36,7 +48,7 @@ def prometheus_tab() -> None:
         return
     timeout = settings["gpu.prometheus_timeout_seconds"]
     with st.spinner("Querying Prometheus..."):
-        frame = latency_quantiles(url.strip(), window=window, timeout=timeout)
+        frame = _quantiles(url.strip(), window, timeout)
     if frame.empty:
         st.info("The histograms exist but saw no requests in the window; widen it or send traffic.")
         return
@@ -45,8 +57,7 @@ def prometheus_tab() -> None:
     table.columns = [f"p{round(q * 100)} ms" for q in table.columns]
     st.dataframe(table.round(1).reset_index(), hide_index=True, width="stretch")
     metric = st.selectbox("Over time", sorted(frame["metric"].unique()), format_func=LABELS.get, key="prom_metric")
-    end = time.time()
-    history = latency_history(url.strip(), metric, 0.99, end - 3 * 3600, end, 60, window=window, timeout=timeout)
+    history = _history(url.strip(), metric, window, timeout, int(time.time() // 60))
     if history.empty:
         st.caption("No history for that metric in the last 3 hours.")
         return

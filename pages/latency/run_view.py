@@ -58,7 +58,7 @@ def show_run(run: LatencyRun, key: str) -> None:
             st.caption(f"First failure: {first.error}")
     st.download_button(
         "Download every request (JSONL)",
-        requests_jsonl(run),
+        lambda: requests_jsonl(run),  # built when clicked, not on every (live) redraw
         f"latency-run-{run.id}.jsonl",
         "application/jsonl",
         icon=":material/download:",

@@ -77,7 +77,7 @@ def job_card(job: Job, key: str) -> None:
             disabled=job.cancel_requested,
             on_click=_stop,
             args=(job.id,),
-            help="Stops at the next step; nothing half-finished is stored.",
+            help="Stops at the next step; nothing half-finished is stored (a load test keeps what it measured).",
         )
         fraction = job.fraction
         label = job.progress_message or ("waiting for a free slot" if job.state == "queued" else "starting")

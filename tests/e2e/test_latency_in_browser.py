@@ -32,6 +32,17 @@ def post_records(url: str, token: str, records: list[dict]) -> dict:
         return json.loads(response.read())
 
 
+def until_ready(timeout_s: float):
+    """The managed server once it answers, as the page's Start button left it."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        served = serve_status()
+        if served is not None and served.state == "ready":
+            return served
+        time.sleep(0.5)
+    raise AssertionError(f"transformers serve was not ready within {timeout_s:.0f} s")
+
+
 def test_monitor_ingest_route_and_a_load_test_of_a_server_started_from_the_page(
     embedded_model, page, pitwall_home: Path
 ) -> None:
@@ -68,10 +79,10 @@ def test_monitor_ingest_route_and_a_load_test_of_a_server_started_from_the_page(
         port.fill(str(free_port()))
         port.press("Enter")
         page.get_by_role("button", name="Start server").click()
-        main.get_by_text("Serving").first.wait_for(timeout=120_000)
-        served = serve_status()
-        assert served is not None and served.state == "ready"
-        expect(page.get_by_role("textbox", name="Model name")).to_have_value(served.model)
+        served = until_ready(120)
+        # The form now aims at the server (the panel folds away once it is ready).
+        expect(page.get_by_role("textbox", name="Model name")).to_have_value(served.model, timeout=30_000)
+        expect(page.get_by_role("textbox", name="Endpoint URL")).to_have_value(served.url)
         amount = page.get_by_role("spinbutton", name="How many requests")
         amount.fill("4")
         amount.press("Enter")

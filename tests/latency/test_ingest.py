@@ -152,7 +152,7 @@ def test_a_payload_keeps_track_records_and_reads_feedback() -> None:
         {
             "records": [
                 {"started_at": 1772359200.5, "ok": True, "e2el_ms": 80.0, "request_id": "r1", "source": "track"},
-                {"timestamp": 1772359201, "latency": 0.2, "success": False, "id": "r2"},
+                {"timestamp": 1772359201, "latency": 0.2, "success": False, "span_id": "r2"},
                 "not a record",
             ],
             "feedback": [{"request_id": "r1", "feedback": 0.5}, {"request_id": "r2", "score": 5}, {"feedback": 1}],
@@ -165,3 +165,40 @@ def test_a_payload_keeps_track_records_and_reads_feedback() -> None:
                         "feedback 3: needs request_id and feedback 0-1 (or thumbs_up, or score); left out"]  # fmt: skip
     with pytest.raises(InputError):
         records_from_payload({"rows": []})
+
+
+def test_logs_numbering_their_rows_by_id_or_sharing_trace_ids_keep_every_request(tmp_path: Path) -> None:
+    first, second = tmp_path / "b.csv", tmp_path / "a.csv"
+    first.write_text("id,timestamp,latency_ms\n1,1772359200,100\n2,1772359201,200\n", encoding="utf-8")
+    second.write_text("id,timestamp,latency_ms\n1,1772359300,300\n2,1772359301,400\n", encoding="utf-8")
+    assert [ingest_file(open_store(), log).stored for log in (first, second)] == [2, 2]
+    trace = write_jsonl(tmp_path / "trace.jsonl", [
+        {"trace_id": "t1", "timestamp": 1772359400, "latency_ms": 50},
+        {"trace_id": "t1", "timestamp": 1772359401, "latency_ms": 60},
+    ])  # fmt: skip
+    assert (ingest_file(open_store(), trace).stored, ingest_file(open_store(), trace).stored) == (2, 0)
+    assert [row["e2el_ms"] for row in stored().values()] == [100.0, 200.0, 300.0, 400.0, 50.0, 60.0]
+
+
+def test_an_error_column_saying_no_error_leaves_the_row_succeeded(tmp_path: Path) -> None:
+    rows = [{"timestamp": 1772359200 + i, "latency_ms": 100, "error": value}
+            for i, value in enumerate([False, 0, "none", "", "no", "false", "rate limited", True])]  # fmt: skip
+    assert ingest_file(open_store(), write_jsonl(tmp_path / "log.jsonl", rows)).stored == 8
+    outcomes = [(row["ok"], row["error_kind"], row["error"]) for row in stored().values()]
+    assert outcomes == [(1, "", "")] * 6 + [(0, "app_error", "rate limited"), (0, "app_error", "")]
+
+
+@pytest.mark.parametrize("scale", ["abc", "5", "[5, 1]", "[1, two]"])
+def test_a_mapping_with_a_bad_score_scale_is_one_sentence(tmp_path: Path, scale: str) -> None:
+    log = tmp_path / "log.csv"
+    log.write_text("timestamp,latency_ms,stars\n1772359200,100,4\n", encoding="utf-8")
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(f"score: {{column: stars, scale: {scale}}}\n", encoding="utf-8")
+    with pytest.raises(InputError) as raised:
+        ingest_file(open_store(), log, mapping)
+    message = str(raised.value)
+    assert "score (scale" in message and "such as [1, 5]" in message and "\n" not in message
+    assert stored() == {}
+    mapping.write_text("score: {column: stars, scale: [0, 10]}\n", encoding="utf-8")
+    ingest_file(open_store(), log, mapping)
+    assert [row["feedback"] for row in stored().values()] == [0.4]

@@ -202,3 +202,18 @@ def test_a_batch_too_big_for_one_post_is_split(server: tuple[str, Flaky], monkey
         calls.append(call.request_id)
     assert flush(5) is True
     assert stored_ids() == calls and stats()["dropped"] == 0
+
+
+def test_the_answer_does_not_wait_for_the_slo_check(server: tuple[str, Flaky], monkeypatch: pytest.MonkeyPatch) -> None:
+    from lib.latency import watch
+
+    started, release = threading.Event(), threading.Event()
+    monkeypatch.setattr(watch, "records_arrived", lambda store, urgent=False: (started.set(), release.wait(10)))
+    try:
+        begun = time.monotonic()
+        status, answer = post(server[0], batch("slow-check"), ensure_ingest_token())
+        assert (status, answer["stored"]) == (200, 1)
+        assert time.monotonic() - begun < 5  # answered while the check still waits
+        assert started.wait(5)  # and the check did run, on its own thread
+    finally:
+        release.set()

@@ -61,8 +61,9 @@ def test_a_run_measures_every_request_and_summarises_them(stub_url: str) -> None
 
 def test_the_concurrency_cap_is_never_exceeded(stub: StubServer) -> None:
     stub.stats.reset()
-    result = run_loadtest(spec(stub.url, "slow", requests=15, concurrency=3, max_tokens=2), PROMPTS)
-    assert all(r.ok for r in result.records) and stub.stats.requests == 15
+    # Each request streams for ~160 ms, long enough for all three to be in flight even on a busy machine.
+    result = run_loadtest(spec(stub.url, "slow", requests=9, concurrency=3, max_tokens=8), PROMPTS)
+    assert all(r.ok for r in result.records) and stub.stats.requests == 9
     assert stub.stats.max_in_flight == 3  # reached, never passed
 
 

@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import json
+import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 
 import pytest
 
+from lib.errors import InputError
+from lib.latency import sender as sender_module
 from lib.latency import track as tracking
 from lib.latency.client import run_to_completion
 from lib.latency.records import RequestRecord
@@ -25,8 +30,12 @@ def stored() -> list[dict]:
 
 
 @pytest.fixture(autouse=True)
-def local_sink() -> Iterator[None]:
-    """Each test starts with a local sink under its own PITWALL_HOME that sends only when flushed."""
+def local_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Each test starts with a local sink under its own PITWALL_HOME that sends only when flushed.
+
+    The SLO check that stored records start runs on its own thread; not here: its first run imports numpy,
+    which pytest.approx, peeking at sys.modules, would find half imported."""
+    monkeypatch.setattr(sender_module, "check_slos_soon", lambda store: None)
     configure(interval_s=60)
     yield
     flush(2)
@@ -178,3 +187,62 @@ def test_records_queued_before_configure_go_to_the_previous_sink() -> None:
     configure(url="http://127.0.0.1:9", interval_s=60)  # the old local sink is flushed on the way out
     assert [row["request_id"] for row in stored()] == [call.request_id]
     assert tracking.stats()["pending"] == 0
+
+
+def test_one_track_instance_shared_by_concurrent_tasks_keeps_each_tasks_call() -> None:
+    shared = track(model="m")
+    both_inside = asyncio.Event()
+    entered = 0
+
+    async def worker(tokens: int) -> str:
+        nonlocal entered
+        async with shared as call:
+            entered += 1
+            if entered == 2:
+                both_inside.set()
+            await both_inside.wait()  # both blocks are open at once
+            await asyncio.sleep(0 if tokens == 5 else 0.01)  # the first in leaves first: a shared stack would end
+            current_call().output_tokens = tokens  # the other task's call, before that task had marked its tokens
+        return call.request_id
+
+    async def main() -> list[str]:
+        return list(await asyncio.gather(worker(5), worker(9)))
+
+    five, nine = run_to_completion(main())
+    flush()
+    assert {row["request_id"]: row["output_tokens"] for row in stored()} == {five: 5, nine: 9}
+
+
+def test_the_decorator_refuses_a_fixed_request_id() -> None:
+    with pytest.raises(InputError) as raised:
+
+        @track(model="m", request_id="x")
+        def answer() -> None:
+            pass
+
+    assert "same id" in str(raised.value) and "\n" not in str(raised.value)
+
+
+def test_a_record_put_on_a_closed_sender_is_counted_as_dropped_or_sent_by_its_successor(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sender = BatchSender(lambda records, _feedback: None, interval_s=60)
+    sender.close(1)
+    sender.put(RequestRecord(started_at=0, ok=True, e2el_ms=1.0, request_id="late"))
+    assert (sender.dropped, sender.pending) == (1, 0)
+    old, real = tracking._get_sender(), tracking._get_sender
+    configure(interval_s=60)  # closes `old` after a tracking thread had already taken it:
+    stale = iter([old])
+    monkeypatch.setattr(tracking, "_get_sender", lambda: next(stale, None) or real())
+    with track(model="m") as call:
+        pass
+    flush()
+    assert [row["request_id"] for row in stored()] == [call.request_id]  # handed to the sender now in place
+    assert old.dropped == 0
+
+
+def test_importing_track_needs_neither_pandas_nor_numpy() -> None:
+    code = "import sys; sys.modules['pandas'] = None; sys.modules['numpy'] = None; import lib.latency.track"
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-500:]
