@@ -26,7 +26,7 @@ from lib.models.loader import load_model
 from lib.samples.evalset import qa_eval_rows
 from lib.store import open_store
 from lib.store.eval_runs import insert_eval_run
-from tests.helpers import assert_one_sentence_error, run_cli
+from tests.helpers import assert_one_sentence_error, cli_in_process
 
 METRICS = ("bleu", "chrf", "rouge_l", "f1", "exact_match")
 
@@ -165,7 +165,7 @@ def test_the_job_records_progress_and_returns_the_stored_run(tiny_model_dir: str
 
 
 def test_eval_run_from_the_terminal(tiny_model_dir: str, qa_file: Path, tmp_path: Path) -> None:
-    done = run_cli(
+    done = cli_in_process(
         "eval", "run", "--model", tiny_model_dir, "--dataset", str(qa_file), "--max-new-tokens", "3",
         "--dtype", "float32", "--resamples", "50", "--fail-below", "f1=101", "--fail-below", "chrf=0", "--json",
     )  # fmt: skip
@@ -173,12 +173,12 @@ def test_eval_run_from_the_terminal(tiny_model_dir: str, qa_file: Path, tmp_path
     payload = json.loads(done.stdout)
     assert payload["samples"] == 4 and set(payload["metrics"]) == set(METRICS)
     assert "f1 is 0.00, below the required 101" in done.stderr and "chrf" not in done.stderr
-    stored = load_eval_run(open_store(), payload["run_id"])  # the same PITWALL_HOME as the subprocess
+    stored = load_eval_run(open_store(), payload["run_id"])  # the same PITWALL_HOME as the command
     assert stored.metrics == payload["metrics"] and len(stored.samples) == 4
 
     bad = tmp_path / "bad.jsonl"
     bad.write_text(json.dumps({"text": "no question here"}) + "\n", encoding="utf-8")
-    refused = run_cli("eval", "run", "--model", tiny_model_dir, "--dataset", str(bad), "--json")
+    refused = cli_in_process("eval", "run", "--model", tiny_model_dir, "--dataset", str(bad), "--json")
     assert refused.returncode == 1 and refused.stdout == ""
     assert_one_sentence_error(refused.stderr)
     assert "no prompt column" in refused.stderr

@@ -12,7 +12,7 @@ from lib.errors import InputError, ModelError
 from lib.evaluation.perplexity import compute_perplexity, resolve_window, window_spans
 from lib.evaluation.perplexity_guide import guide_perplexity
 from lib.samples.evalset import help_centre_text
-from tests.helpers import assert_one_sentence_error, cli_in_process, run_cli
+from tests.helpers import assert_one_sentence_error, cli_in_process
 
 
 def guide(loaded, text: str, max_length: int, stride: int):
@@ -213,12 +213,12 @@ def test_the_cli_reads_standard_input_and_shows_a_stored_run(tiny_model_dir: str
     assert scored.returncode == 0, scored.stderr
     out = json.loads(scored.stdout)
     assert len(out["windows"]) > 1
-    run_id = json.loads(run_cli("eval", "runs", "--json").stdout)[0]["id"]
-    shown = json.loads(run_cli("eval", "show", str(run_id), "--json").stdout)
+    run_id = json.loads(cli_in_process("eval", "runs", "--json").stdout)[0]["id"]
+    shown = json.loads(cli_in_process("eval", "show", str(run_id), "--json").stdout)
     assert shown["source"] == "standard input"
     assert shown["perplexity"] == pytest.approx(out["perplexity"])
     assert [w["end"] for w in shown["windows"]] == [w["end"] for w in out["windows"]]
-    missing = run_cli("eval", "show", str(run_id + 1))
+    missing = cli_in_process("eval", "show", str(run_id + 1))
     assert missing.returncode == 1 and "no stored run" in missing.stderr
 
 
@@ -311,19 +311,19 @@ def test_jobs_cancel_stops_a_terminal_run_with_one_sentence_and_stores_nothing(e
     )  # fmt: skip
     deadline = time.monotonic() + 120
     while True:
-        active = json.loads(run_cli("jobs", "list", "--active", "--json").stdout)
+        active = json.loads(cli_in_process("jobs", "list", "--active", "--json").stdout)
         if active and active[0]["progress_done"] > 0:
             break
         assert process.poll() is None and time.monotonic() < deadline, process.communicate()
         time.sleep(0.3)
     assert active[0]["runner"] == "cli" and active[0]["progress_done"] < active[0]["progress_total"]
-    assert run_cli("jobs", "cancel", str(active[0]["id"])).returncode == 0
+    assert cli_in_process("jobs", "cancel", str(active[0]["id"])).returncode == 0
     _, stderr = process.communicate(timeout=60)
     assert process.returncode == 4
     assert_one_sentence_error(stderr)
     assert f"Job #{active[0]['id']} was stopped" in stderr
-    assert json.loads(run_cli("eval", "runs", "--json").stdout) == []
-    assert json.loads(run_cli("jobs", "show", str(active[0]["id"]), "--json").stdout)["state"] == "cancelled"
+    assert json.loads(cli_in_process("eval", "runs", "--json").stdout) == []
+    assert json.loads(cli_in_process("jobs", "show", str(active[0]["id"]), "--json").stdout)["state"] == "cancelled"
 
 
 # ------------------------------------------------------------------------ batching, documents, new figures

@@ -25,7 +25,7 @@ from lib.evaluation.scoring import (
     score_corpus,
     score_samples,
 )
-from tests.helpers import ROOT, assert_one_sentence_error, run_cli
+from tests.helpers import ROOT, assert_one_sentence_error, cli_in_process
 
 VOCABULARY = "the a cat dog sat ran on under mat house tree river quick brown fox lazy big small red"
 WORDS = VOCABULARY.split()
@@ -258,13 +258,15 @@ def test_read_pairs_missing_file(tmp_path: Path) -> None:
 def test_cli_errors_are_one_line_with_exit_code_1(tmp_path: Path) -> None:
     predictions = _write(tmp_path, "predictions.txt", "a\nb\n")
     references = _write(tmp_path, "references.txt", "x\n")
-    result = run_cli("eval", "score", "--predictions", str(predictions), "--references", str(references), "--json")
+    result = cli_in_process(
+        "eval", "score", "--predictions", str(predictions), "--references", str(references), "--json"
+    )
     assert result.returncode == 1 and result.stdout == ""
     assert_one_sentence_error(result.stderr)
     assert "2 predictions" in result.stderr and "1 reference line" in result.stderr
     assert "predictions.txt" in result.stderr and "references.txt" in result.stderr
     empty = _write(tmp_path, "empty.txt", "")
-    result = run_cli("eval", "score", "--predictions", str(empty), "--references", str(references))
+    result = cli_in_process("eval", "score", "--predictions", str(empty), "--references", str(references))
     assert result.returncode == 1
     assert_one_sentence_error(result.stderr)
     assert "empty.txt is empty" in result.stderr

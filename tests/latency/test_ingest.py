@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 
 from lib.errors import InputError
-from lib.latency.ingest import detect_mapping, ingest_file, records_from_payload
+from lib.latency.ingest import ingest_file, records_from_payload
+from lib.latency.ingest_mapping import detect_mapping
 from lib.store import open_store
 
 

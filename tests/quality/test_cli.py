@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.helpers import assert_one_sentence_error, run_cli
+from tests.helpers import assert_one_sentence_error, cli_in_process
 
 FAILING_RULES = """
 name: strict
@@ -26,8 +26,15 @@ def home(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return tmp_path_factory.mktemp("quality-cli-home")
 
 
+def in_home(home: Path, *args: str):
+    """The command run in this process with PITWALL_HOME set to the module's home (read at call time)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("PITWALL_HOME", str(home))
+        return cli_in_process(*args)
+
+
 def quality(home: Path, *args: str):
-    return run_cli("quality", *args, env={"PITWALL_HOME": str(home)})
+    return in_home(home, "quality", *args)
 
 
 def test_a_failing_rule_set_prints_the_table_and_exits_2_for_ci(
@@ -100,7 +107,7 @@ def test_saved_runs_are_listed_and_rule_sets_are_kept_in_the_store(
     run_id = json.loads(done.stdout)["run_id"]
     runs = json.loads(quality(home, "runs", "--json").stdout)["runs"]
     assert runs[0]["id"] == run_id and runs[0]["rule_set"] == "basic" and runs[0]["rules_passed"] is True
-    tiles = json.loads(run_cli("status", "--json", env={"PITWALL_HOME": str(home)}).stdout)
+    tiles = json.loads(in_home(home, "status", "--json").stdout)
     tile = next(tile for tile in tiles if tile["area"] == "data-quality")
     assert tile["state"] == "ok" and tile["headline"] == "1 rule passed"  # its rule set passed
     assert tile["detail"].startswith("support_conversations.csv passed rule set 'basic'")

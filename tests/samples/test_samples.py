@@ -31,7 +31,7 @@ from lib.samples.support import (
     jaccard,
     shingles,
 )
-from tests.helpers import ROOT, run_cli
+from tests.helpers import ROOT, cli_in_process
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 HTML = re.compile(r"<(p|div|a|br|html|b|script)\b", re.I)
@@ -120,7 +120,7 @@ def test_the_qa_set_has_questions_with_references(samples) -> None:
 
 
 def test_the_cli_writes_the_samples(tmp_path: Path) -> None:
-    result = run_cli("samples", "write", str(tmp_path / "demo"), "--json")
+    result = cli_in_process("samples", "write", str(tmp_path / "demo"), "--json")
     assert result.returncode == 0, result.stderr
     manifest = json.loads(result.stdout)
     assert Path(manifest["files"]["conversations_jsonl"]).is_file()
@@ -141,7 +141,7 @@ def test_an_unwritable_target_is_one_sentence_and_keeps_the_old_files(tmp_path: 
 
 
 def test_the_cli_writes_to_pitwall_home_by_default(pitwall_home: Path) -> None:
-    result = run_cli("samples", "write")
+    result = cli_in_process("samples", "write")
     assert result.returncode == 0, result.stderr
     assert (pitwall_home / "samples" / "manifest.json").is_file()
 
