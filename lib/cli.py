@@ -29,6 +29,7 @@ def build_parser() -> argparse.ArgumentParser:
     from lib.models import cli as models_cli
     from lib.quality import cli as quality_cli
     from lib.samples import cli as samples_cli
+    from lib.security import cli as security_cli
     from lib.store import cli as store_cli
 
     parser = argparse.ArgumentParser(prog="python -m lib", description="Pitwall from the command line.")
@@ -46,6 +47,7 @@ def build_parser() -> argparse.ArgumentParser:
         settings_cli,
         samples_cli,
         store_cli,
+        security_cli,
     )
     for module in modules:
         module.register(groups, common)

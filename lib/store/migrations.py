@@ -307,6 +307,24 @@ MIGRATIONS: tuple[Migration, ...] = (
             WHERE request_id IS NOT NULL;
         """,
     ),
+    Migration(
+        9,
+        "Security: the tamper-evident audit log",
+        """
+        -- Who did what, append-only: each entry's MAC covers its fields and the previous entry's MAC, so an
+        -- edited, deleted or reordered entry breaks the chain (`python -m lib security audit verify`).
+        CREATE TABLE audit_log (
+            seq INTEGER PRIMARY KEY,           -- 1, 2, 3, ... with no gaps
+            at REAL NOT NULL,                  -- unix seconds
+            actor TEXT NOT NULL,               -- a user name, "cli:<os user>", or "system"
+            action TEXT NOT NULL,              -- e.g. sign-in, upload, export, key-rotate
+            object TEXT NOT NULL DEFAULT '',
+            details TEXT NOT NULL DEFAULT '{}', -- JSON
+            mac TEXT NOT NULL                  -- hex HMAC-SHA256 over the previous mac and this entry
+        );
+        CREATE INDEX audit_log_by_action ON audit_log (action, at);
+        """,
+    ),
 )
 
 LATEST_VERSION = MIGRATIONS[-1].version
