@@ -1,11 +1,12 @@
 """A stand-in OpenAI-compatible server whose behaviour is picked by the request's model name.
 
 Models: "ok" streams max_tokens chunks (at most 8) at once, then usage and [DONE]; "slow" the same with 20 ms
-between chunks; "split" sends each event in two network writes, with `data:` unspaced, a comment and CRLF line
-ends; "no-usage" without the usage chunk; "empty" with no text; "http500" fails; "hang" never answers; "drop"
-closes the connection after two chunks; "malformed" sends `data: {not json`; "json" answers application/json;
-"error-event" streams an error event; any other name is a 404 like OpenAI's. Usage counts the prompt's words as
-its tokens. A wrong bearer key (anything but "secret", when one is sent) is a 401.
+between chunks ("linger" 80 ms, so concurrent requests surely overlap); "split" sends each event in two network
+writes, with `data:` unspaced, a comment and CRLF line ends; "no-usage" without the usage chunk; "empty" with no
+text; "http500" fails; "hang" never answers; "drop" closes the connection after two chunks; "malformed" sends
+`data: {not json`; "json" answers application/json; "error-event" streams an error event; any other name is a
+404 like OpenAI's. Usage counts the prompt's words as its tokens. A wrong bearer key (anything but "secret",
+when one is sent) is a 401.
 
     python -m tests.latency.stub_server --port 8765   # serve in the foreground (the latency client bench)
 """
@@ -28,7 +29,21 @@ from starlette.routing import Route
 KEY = "secret"
 MAX_CHUNKS = 8
 SLOW_GAP_S = 0.02
-MODELS = ("ok", "slow", "split", "no-usage", "empty", "http500", "hang", "drop", "malformed", "json", "error-event")
+LINGER_GAP_S = 0.08  # "linger": requests overlap for certain, even on a busy machine
+MODELS = (
+    "ok",
+    "slow",
+    "linger",
+    "split",
+    "no-usage",
+    "empty",
+    "http500",
+    "hang",
+    "drop",
+    "malformed",
+    "json",
+    "error-event",
+)
 
 
 class Stats:
@@ -131,8 +146,8 @@ async def _answer(request: Request, stats: Stats) -> Response:
                 yield b'event: error\ndata: {"error": {"message": "CUDA out of memory", "code": 500}}\n\n'
             else:
                 for i in range(count):
-                    if model == "slow" and i:
-                        await asyncio.sleep(SLOW_GAP_S)
+                    if model in ("slow", "linger") and i:
+                        await asyncio.sleep(SLOW_GAP_S if model == "slow" else LINGER_GAP_S)
                     if model == "drop" and i == 2:
                         raise ConnectionAbortedError("stub drops the connection")
                     yield _chunk(chat, f"tok{i} ")

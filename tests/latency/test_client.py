@@ -110,7 +110,7 @@ def test_a_wrong_api_key_is_unauthorized_and_the_right_one_passes(stub_url: str)
 def test_a_server_that_never_answers_times_out_at_the_endpoint_timeout(stub_url: str) -> None:
     began = time.perf_counter()
     record = send(stub_url, "hang", timeout_s=0.3)
-    assert time.perf_counter() - began < 2
+    assert time.perf_counter() - began < 10  # far below the 60 s default timeout
     assert_failed(record, "timeout")
     assert "0.3 s" in record.error
 
@@ -119,7 +119,7 @@ def test_nothing_listening_is_unreachable_and_fast() -> None:
     url = f"http://127.0.0.1:{closed_port()}"
     began = time.perf_counter()
     record = send(url, "ok")
-    assert time.perf_counter() - began < 2
+    assert time.perf_counter() - began < 10  # far below the 60 s default timeout
     assert_failed(record, "unreachable")
     assert record.error.startswith(f"Nothing answered at {url} (connection refused)")
     assert record.status_code is None
