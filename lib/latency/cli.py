@@ -178,20 +178,19 @@ def _summary_text(summary: dict) -> str:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from lib.latency.jobs import prompt_tokenizer
+    from lib.latency.jobs import probe_prompts, save_probe
     from lib.latency.probe import probe
-    from lib.latency.prompts import load_prompts, synthetic_prompts
 
     if args.count < 1 or args.max_new_tokens < 1:
         raise InputError("--count and --max-new-tokens must be at least 1.")
     model = args.model or config.default_model_spec()
-    prompts = load_prompts(args.prompts) if args.prompts else synthetic_prompts(args.count, 64, prompt_tokenizer())
+    prompts = probe_prompts(args.prompts, args.count)
     update, close = progress_bar("prompts", unit="prompt")
     started = time.time()
     try:
         result = probe(
             model,
-            prompts[: args.count],
+            prompts,
             args.max_new_tokens,
             args.dtype,
             progress=lambda done, total, _message="": update(done, total),
@@ -206,20 +205,7 @@ def _probe(args: argparse.Namespace) -> int:
         "tokens_per_s": result.tokens_per_s,
     }
     if args.save:
-        from lib.latency.runs import save_run
-
-        run = save_run(
-            open_store(),
-            "probe",
-            "in-process",
-            model,
-            {"max_new_tokens": args.max_new_tokens},
-            summary,
-            result.records,
-            started,
-            time.time(),
-        )
-        summary["run_id"] = run.id
+        summary["run_id"] = save_probe(open_store(), model, result, args.max_new_tokens, args.dtype, started).id
     emit(
         summary,
         args.json,

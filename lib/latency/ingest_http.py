@@ -82,7 +82,7 @@ def _store(data: object) -> dict:
     """Store one batch (records first, so feedback may name a record of the same batch); the route's answer."""
     from lib.latency.ingest import records_from_payload
     from lib.latency.records import save_records, set_feedback
-    from lib.latency.sender import check_slos_soon
+    from lib.latency.watch import check_soon
     from lib.store import open_store
 
     records, feedback, problems = records_from_payload(data)
@@ -95,7 +95,7 @@ def _store(data: object) -> dict:
         elif len(problems) < 100:
             problems.append(f"feedback for {request_id[:64]}: no stored request has that id; left out")
     if stored:
-        check_slos_soon(store)  # on its own thread: the answer never waits for the alerts
+        check_soon(store)  # on its own thread: the answer never waits for the alerts
     return {"stored": stored, "duplicates": len(records) - stored, "feedback": applied, "problems": problems}
 
 

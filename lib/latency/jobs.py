@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable
 from dataclasses import replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from lib import config
 from lib.errors import PitwallError, first_line
@@ -19,9 +20,14 @@ from lib.jobs.model import JobCancelled
 from lib.latency.loadtest import LoadTestResult, LoadTestSpec, run_loadtest
 from lib.latency.metrics import slo_from_settings
 from lib.latency.prompts import load_prompts, synthetic_prompts
-from lib.latency.runs import COMPLETE, FAILED, STOPPED, add_run_requests, finish_run, start_run
+from lib.latency.runs import COMPLETE, FAILED, STOPPED, add_run_requests, finish_run, save_run, start_run
 from lib.settings import load_settings_or_defaults
 from lib.urls import split_credentials
+
+if TYPE_CHECKING:
+    from lib.latency.probe import ProbeResult
+    from lib.latency.runs import LatencyRun
+    from lib.store import Store
 
 log = logging.getLogger("pitwall.latency")
 # Secrets live in this process's memory only, under a random handle: job parameters and runs are stored in
@@ -58,39 +64,30 @@ def forget_secrets(handle: str | None) -> None:
             _SECRETS.pop(handle, None)
 
 
-@functools.lru_cache(maxsize=1)
-def prompt_tokenizer() -> object | None:
-    """The default model's tokenizer, for sizing synthetic prompts (a length in tokens of some tokenizer)."""
+@functools.lru_cache(maxsize=8)
+def _tokenizer(spec: str) -> object | None:
+    """A model's tokenizer, loaded once per process; None where it cannot be (counted in chunks or words then)."""
     try:
         from lib.models.loader import load_tokenizer
 
-        return load_tokenizer(config.default_model_spec())
-    except Exception as error:  # no tokenizer: prompts are sized in words
-        log.info("No tokenizer for load-test prompts (%s); sizing prompts in words", error)
+        return load_tokenizer(spec)
+    except Exception as error:  # no tokenizer: the callers fall back
+        log.info("No tokenizer for %s (%s)", spec, error)
         return None
 
 
-@functools.lru_cache(maxsize=8)
-def _local_tokenizer(folder: str) -> object | None:
-    try:
-        from transformers import AutoTokenizer
-
-        return AutoTokenizer.from_pretrained(folder)
-    except Exception as error:  # not a model folder: count chunks instead
-        log.info("No tokenizer in %s (%s); counting streamed chunks", folder, error)
-        return None
+def prompt_tokenizer() -> object | None:
+    """The default model's tokenizer, for sizing synthetic prompts (a length in tokens of some tokenizer)."""
+    return _tokenizer(config.default_model_spec())
 
 
 def token_counter(model: str) -> Callable[[str], int] | None:
     """Count output tokens the server did not report with the served model's own tokenizer, where this machine has
     it (the model name is a local folder, as `transformers serve` names it, or the embedded model); else None, and
     the client counts streamed chunks. Another model's tokenizer would skew TPOT by the ratio of vocabularies."""
-    if model == config.default_model_spec():
-        tokenizer = prompt_tokenizer()
-    elif Path(model).is_dir():
-        tokenizer = _local_tokenizer(str(Path(model).resolve()))
-    else:
-        return None
+    if model != config.default_model_spec() and not Path(model).is_dir():
+        return None  # a hub name: never downloaded for counting
+    tokenizer = _tokenizer(model if model == config.default_model_spec() else str(Path(model).resolve()))
     if tokenizer is None:
         return None
     return lambda text: len(tokenizer.encode(text, add_special_tokens=False))  # type: ignore[attr-defined]
@@ -181,27 +178,28 @@ def probe_params(model: str, prompts_file: str | None, max_new_tokens: int, dtyp
     }
 
 
+def probe_prompts(prompts_file: str | None, count: int) -> list[str]:
+    """The probe's prompts: the first `count` of a file's, or `count` synthetic ones."""
+    prompts = load_prompts(prompts_file) if prompts_file else synthetic_prompts(count, 64, prompt_tokenizer())
+    return prompts[:count]
+
+
+def save_probe(
+    store: Store, model: str, result: ProbeResult, max_new_tokens: int, dtype: str, started: float
+) -> LatencyRun:
+    """Store a finished probe as a run, like a load test's."""
+    spec = {"max_new_tokens": max_new_tokens, "dtype": dtype, "prompts": len(result.records), "device": result.device}
+    summary = result.summary().to_dict()
+    return save_run(store, "probe", "in-process", model, spec, summary, result.records, started, time.time())
+
+
 def probe_job(
     context: JobContext, model: str, prompts_file: str | None, max_new_tokens: int, dtype: str, count: int
 ) -> dict:
     """Time the model in this process (no server); the probe is stored as a run like a load test."""
     from lib.latency.probe import probe
 
-    prompts = load_prompts(prompts_file) if prompts_file else synthetic_prompts(count, 64, prompt_tokenizer())
     started = time.time()
-    result = probe(model, prompts[:count], max_new_tokens, dtype, progress=context.progress)
-    summary = result.summary().to_dict()
-    from lib.latency.runs import save_run
-
-    run = save_run(
-        context.store,
-        "probe",
-        "in-process",
-        model,
-        {"max_new_tokens": max_new_tokens, "dtype": dtype, "prompts": len(prompts[:count]), "device": result.device},
-        summary,
-        result.records,
-        started,
-        time.time(),
-    )
-    return {"latency_run": run.id, "completed": summary["completed"], "failed": summary["failed"]}
+    result = probe(model, probe_prompts(prompts_file, count), max_new_tokens, dtype, progress=context.progress)
+    run = save_probe(context.store, model, result, max_new_tokens, dtype, started)
+    return {"latency_run": run.id, "completed": run.summary["completed"], "failed": run.summary["failed"]}

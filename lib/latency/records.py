@@ -38,6 +38,7 @@ COLUMNS = (
     "run_id", "source", "started_at", "model", "endpoint", "ok", "ttft_ms", "e2el_ms", "tpot_ms", "itl_ms",
     "input_tokens", "output_tokens", "error_kind", "error", "status_code", "feedback", "request_id", "user",
 )  # fmt: skip
+INSERT_SQL = f"INSERT INTO latency_requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
 
 
 def tpot_of(ttft_ms: float | None, e2el_ms: float | None, output_tokens: int | None) -> float | None:
@@ -114,10 +115,9 @@ def save_records(store: Store, records: Iterable[RequestRecord], run_id: int | N
     rows = [record.row(run_id) for record in records]
     if not rows:
         return 0
-    sql = f"INSERT OR IGNORE INTO latency_requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
     with store.write() as conn:
         before = conn.total_changes
-        conn.executemany(sql, rows)
+        conn.executemany(INSERT_SQL.replace("INSERT", "INSERT OR IGNORE", 1), rows)
         return conn.total_changes - before
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field, replace
 
 from lib import jsonsafe
-from lib.latency.records import COLUMNS, RequestRecord, run_records
+from lib.latency.records import INSERT_SQL, RequestRecord, run_records
 from lib.store import Store
 
 RUNNING, COMPLETE, STOPPED, FAILED = "running", "complete", "stopped", "failed"
@@ -48,17 +48,11 @@ def save_run(
     status: str = COMPLETE,
     message: str = "",
 ) -> LatencyRun:
-    """Store a run and all its requests at once: a run is never half stored."""
-    sql = f"INSERT INTO latency_requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
-    with store.write() as conn:
-        cursor = conn.execute(
-            "INSERT INTO latency_runs (kind, created_at, finished_at, status, endpoint, model, spec, summary, message) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            (kind, created_at, finished_at, status, endpoint, model, jsonsafe.dumps(spec), jsonsafe.dumps(summary),
-             message),
-        )  # fmt: skip
-        run_id = int(cursor.lastrowid)
-        conn.executemany(sql, [record.row(run_id) for record in records])
+    """Store a finished run and all its requests in one transaction: a run is never half stored."""
+    with store.write():  # the three steps below nest in it (savepoints)
+        run_id = start_run(store, kind, endpoint, model, spec, created_at)
+        add_run_requests(store, run_id, records)
+        finish_run(store, run_id, status, summary, finished_at, message)
     return LatencyRun(run_id, kind, created_at, finished_at, status, endpoint, model, spec, summary, message)
 
 
@@ -95,9 +89,8 @@ def close_cut_off_runs(store: Store) -> int:
 def add_run_requests(store: Store, run_id: int, records: Sequence[RequestRecord]) -> None:
     """Store finished requests of a running run, so the page charts them live and a crash keeps them."""
     if records:
-        sql = f"INSERT INTO latency_requests ({', '.join(COLUMNS)}) VALUES ({', '.join('?' * len(COLUMNS))})"
         with store.write() as conn:
-            conn.executemany(sql, [record.row(run_id) for record in records])
+            conn.executemany(INSERT_SQL, [record.row(run_id) for record in records])
 
 
 def finish_run(store: Store, run_id: int, status: str, summary: dict, finished_at: float, message: str = "") -> None:

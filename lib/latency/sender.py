@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING
 from lib.latency.records import RequestRecord
 
 if TYPE_CHECKING:
-    from lib.store import Store
+    pass
 
 log = logging.getLogger("pitwall.latency")
 INGEST_PATH = "/api/latency/ingest"
@@ -180,6 +180,7 @@ def local_delivery(home: Path | None = None) -> Deliver:
 
     def deliver(records: list[RequestRecord], feedback: list[Feedback]) -> None:
         from lib.latency.records import save_records, set_feedback
+        from lib.latency.watch import check_soon
         from lib.store import open_store
 
         store = open_store(Path(home).expanduser() / "pitwall.db" if home else None)
@@ -187,17 +188,9 @@ def local_delivery(home: Path | None = None) -> Deliver:
         for item in feedback:
             set_feedback(store, item.request_id, item.feedback)
         if stored:
-            check_slos_soon(store)
+            check_soon(store)
 
     return deliver
-
-
-def check_slos_soon(store: Store) -> None:
-    """Run the (throttled) SLO check after new records on a short-lived daemon thread, off the caller's path: the
-    first arrival in a throttle window would otherwise check on the thread that stored them."""
-    from lib.latency.watch import records_arrived
-
-    threading.Thread(target=records_arrived, args=(store,), name="pitwall-latency-slo-check", daemon=True).start()
 
 
 def http_delivery(

@@ -105,20 +105,16 @@ def _watch(stop: threading.Event, interval_s: float) -> None:
 
 def prune_production(store: Store, keep_days: float, now: float | None = None) -> int:
     """Delete production requests older than `keep_days` (load-test runs keep theirs); return how many went."""
-    from lib.store.retention import PRUNE_BATCH_ROWS
+    from lib.store.retention import prune_older_than
 
     cutoff = (time.time() if now is None else now) - keep_days * 86_400
-    sql = (
-        "DELETE FROM latency_requests WHERE rowid IN (SELECT rowid FROM latency_requests "
-        "WHERE run_id IS NULL AND started_at < ? LIMIT ?)"
-    )
-    deleted = 0
-    while True:  # a batch per transaction: writers queue behind short locks
-        with store.write() as conn:
-            count = conn.execute(sql, (cutoff, PRUNE_BATCH_ROWS)).rowcount
-        deleted += count
-        if count < PRUNE_BATCH_ROWS:
-            return deleted
+    return prune_older_than(store, "latency_requests", "started_at", cutoff, only_where="run_id IS NULL")
+
+
+def check_soon(store: Store) -> None:
+    """Run the (throttled) SLO check after new records on a short-lived daemon thread, off the caller's path: the
+    first arrival in a throttle window would otherwise check on the thread that stored them."""
+    threading.Thread(target=records_arrived, args=(store,), name="pitwall-latency-slo-check", daemon=True).start()
 
 
 def _prune(store: Store) -> None:

@@ -15,12 +15,19 @@ PRUNE_BATCH_ROWS = 5_000
 
 
 def prune_older_than(
-    store: Store, table: str, time_column: str, cutoff: float, batch_rows: int = PRUNE_BATCH_ROWS
+    store: Store,
+    table: str,
+    time_column: str,
+    cutoff: float,
+    batch_rows: int = PRUNE_BATCH_ROWS,
+    only_where: str = "",
 ) -> int:
-    """Delete rows whose `time_column` is before `cutoff`, a batch per transaction; return how many."""
+    """Delete rows whose `time_column` is before `cutoff` (and that match `only_where`, an SQL condition written by
+    the caller, never by a user), a batch per transaction; return how many."""
     check_identifier(table)
     check_identifier(time_column)
-    sql = f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {time_column} < ? LIMIT ?)"
+    condition = f"{time_column} < ?" + (f" AND ({only_where})" if only_where else "")
+    sql = f"DELETE FROM {table} WHERE rowid IN (SELECT rowid FROM {table} WHERE {condition} LIMIT ?)"
     deleted = 0
     while True:
         with store.write() as conn:

@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 
 from lib.errors import InputError
-from lib.latency import sender as sender_module
 from lib.latency import track as tracking
+from lib.latency import watch
 from lib.latency.client import run_to_completion
 from lib.latency.records import RequestRecord
 from lib.latency.sender import BatchSender
@@ -35,7 +35,7 @@ def local_sink(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
     The SLO check that stored records start runs on its own thread; not here: its first run imports numpy,
     which pytest.approx, peeking at sys.modules, would find half imported."""
-    monkeypatch.setattr(sender_module, "check_slos_soon", lambda store: None)
+    monkeypatch.setattr(watch, "check_soon", lambda store: None)
     configure(interval_s=60)
     yield
     flush(2)
